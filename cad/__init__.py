@@ -1,0 +1,1 @@
+"""Computer-aided detection on DBT volumes (ONNX inference, clustering, scores, FROC)."""
