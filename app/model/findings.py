@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 from app.model.assessment import AssessmentResult, BreastAssessment, ExamAssessment, evaluate
 from app.model.lexicon import Lexicon, load_lexicon
-from app.model.location import Location, LocationCorrection, ViewGeometry, derive_location
+from app.model.location import BreastGeometry, Location, LocationCorrection, derive_location
 from app.model.marks import Mark
 
 # CAD finding kinds (the CAD issue's names) -> lexicon finding types
@@ -229,7 +229,7 @@ class FindingsSession:
         self.lexicon: Lexicon = lexicon or load_lexicon()
         self._findings: dict[str, Finding] = {}
         self._assessment = ExamAssessment()
-        self._geometries: dict[str, ViewGeometry] = {}
+        self._geometries: dict[str, BreastGeometry] = {}
         self._cad: dict[str, CadMark] = {}
         self._decisions: dict[str, CadDecision] = {}
         self._viewer_state: dict = {}
@@ -289,7 +289,7 @@ class FindingsSession:
         return list(self._history)
 
     @property
-    def geometries(self) -> dict[str, ViewGeometry]:
+    def geometries(self) -> dict[str, BreastGeometry]:
         return dict(self._geometries)
 
     @property
@@ -575,10 +575,10 @@ class FindingsSession:
 
     # ---- geometry and viewer state ------------------------------------------------------
 
-    def set_view_geometry(self, sop_instance_uid: str, geometry: ViewGeometry, *, reader: str | None = None):
+    def set_view_geometry(self, sop_instance_uid: str, geometry: BreastGeometry, *, reader: str | None = None):
         """The landmarks (nipple, chest wall, orientation) of an image, for location derivation."""
-        if not isinstance(geometry, ViewGeometry):
-            raise TypeError(f"geometry must be a ViewGeometry, not {type(geometry).__name__}")
+        if not isinstance(geometry, BreastGeometry):
+            raise TypeError(f"geometry must be a BreastGeometry, not {type(geometry).__name__}")
         if self._geometries.get(sop_instance_uid) == geometry:
             return
         self._geometries[sop_instance_uid] = geometry
@@ -637,7 +637,7 @@ class FindingsSession:
         return s
 
 
-def _geometry_json(g: ViewGeometry) -> dict:
+def _geometry_json(g: BreastGeometry) -> dict:
     return {
         "laterality": g.laterality,
         "view": g.view,
@@ -650,8 +650,8 @@ def _geometry_json(g: ViewGeometry) -> dict:
     }
 
 
-def _geometry_from_json(d: Mapping) -> ViewGeometry:
-    return ViewGeometry(
+def _geometry_from_json(d: Mapping) -> BreastGeometry:
+    return BreastGeometry(
         laterality=d["laterality"],
         view=d["view"],
         pixel_spacing_mm=tuple(d["pixel_spacing_mm"]),
@@ -675,5 +675,5 @@ __all__ = [
     "Location",
     "LocationCorrection",
     "Mark",
-    "ViewGeometry",
+    "BreastGeometry",
 ]

@@ -4,9 +4,9 @@ Coordinates
 -----------
 Marks are placed in *stored-frame pixel coordinates* ``(col, row)`` of the DICOM frame they were
 drawn on (0-based pixel centres, the frame exactly as stored; the viewer undoes its own display
-flips). A :class:`ViewGeometry` says, for one view, where the nipple is, which pixel direction points
+flips). A :class:`BreastGeometry` says, for one view, where the nipple is, which pixel direction points
 toward the chest wall (posterior) and which points lateral (CC-type views) or superior (MLO/ML-type
-views). :meth:`ViewGeometry.from_patient_orientation` reads the last two from Patient Orientation
+views). :meth:`BreastGeometry.from_patient_orientation` reads the last two from Patient Orientation
 (0020,0020), e.g. R CC ``P\\L``: columns increase toward the chest wall, rows toward the patient's
 left, which is medial for a right breast.
 
@@ -72,7 +72,7 @@ def _unit(v) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
-class ViewGeometry:
+class BreastGeometry:
     """Landmarks of one view, in stored-frame pixel coordinates ``(col, row)``.
 
     Parameters
@@ -151,7 +151,7 @@ class ViewGeometry:
         nipple_px,
         chest_wall_distance_mm: float | None = None,
         obliquity_deg: float = 0.0,
-    ) -> ViewGeometry:
+    ) -> BreastGeometry:
         """Build the geometry from Patient Orientation (0020,0020) of the stored frame.
 
         The chest wall defaults to the image edge on the posterior side.
@@ -289,7 +289,7 @@ def _depth_of(fraction: float) -> str:
 
 def derive_location(
     points: dict[str, tuple[float, float]],
-    geometries: dict[str, ViewGeometry],
+    geometries: dict[str, BreastGeometry],
     *,
     central_radius_mm: float = 10.0,
 ) -> Location:
@@ -300,7 +300,7 @@ def derive_location(
     points : dict
         View family (``"CC"``/``"ML"``) or view code -> finding centre (col, row) on that view.
     geometries : dict
-        The same keys -> :class:`ViewGeometry` of that view.
+        The same keys -> :class:`BreastGeometry` of that view.
     central_radius_mm : float
         Coronal distance from the nipple axis under which the finding is central/retroareolar.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.model.findings import CadMark, FindingsSession
-from app.model.location import ViewGeometry
+from app.model.location import BreastGeometry
 from app.model.marks import Mark
 
 BTO = "1.2.840.10008.5.1.4.1.1.13.1.3"
@@ -33,7 +33,7 @@ class FakeClock:
 
 def geometry(lat, view):
     nipple_col = 3.0 if PO[(lat, view)].startswith("P") else COLS - 4.0
-    return ViewGeometry.from_patient_orientation(
+    return BreastGeometry.from_patient_orientation(
         lat, view, PO[(lat, view)], rows=ROWS, columns=COLS, pixel_spacing_mm=(SP, SP), nipple_px=(nipple_col, 64.0)
     )
 

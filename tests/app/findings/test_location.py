@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from app.model.location import (
+    BreastGeometry,
     LocationCorrection,
-    ViewGeometry,
     derive_location,
     estimate_nipple_px,
 )
@@ -25,7 +25,7 @@ PO = {("R", "CC"): "P\\L", ("R", "MLO"): "P\\FL", ("L", "CC"): "A\\R", ("L", "ML
 def geometry(lat, view, obliquity=0.0):
     # nipple at the anterior edge: column 4 when columns run toward the chest wall (P), else COLS-5
     nipple_col = 4.0 if PO[(lat, view)].startswith("P") else COLS - 5.0
-    return ViewGeometry.from_patient_orientation(
+    return BreastGeometry.from_patient_orientation(
         lat,
         view,
         PO[(lat, view)],
@@ -142,11 +142,11 @@ def test_reader_correction_overrides():
 
 def test_bad_geometry_rejected():
     with pytest.raises(ValueError, match="anterior/posterior"):
-        ViewGeometry.from_patient_orientation(
+        BreastGeometry.from_patient_orientation(
             "R", "CC", "L\\F", rows=10, columns=10, pixel_spacing_mm=(1, 1), nipple_px=(0, 5)
         )
     with pytest.raises(ValueError, match="left/right"):
-        ViewGeometry.from_patient_orientation(
+        BreastGeometry.from_patient_orientation(
             "R", "CC", "P\\F", rows=10, columns=10, pixel_spacing_mm=(1, 1), nipple_px=(0, 5)
         )
     with pytest.raises(ValueError, match="view"):
