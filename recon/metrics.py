@@ -7,9 +7,9 @@ Definitions follow ../shared/reference/recon.md section 9 (Zhang et al. 2006; Hu
 - :func:`cnr` -- contrast-to-noise ratio / SDNR, ``(mean_feature - mean_background) / sigma``
   with ``sigma`` the standard deviation of the background ROI (or of a separate uniform noise
   ROI), or optionally the pooled ``sqrt((sigma_f^2 + sigma_b^2) / 2)``.
-- :func:`edge_mtf` -- in-plane MTF from an edge (ESF -> LSF -> |FFT|, slanted-edge
-  oversampling), with MTF50 and MTF10 in lp/mm, along the tube-motion axis (``"y"``, rows) or
-  the chest-wall-to-nipple axis (``"x"``, columns).
+- :func:`edge_mtf` / :func:`line_mtf` -- in-plane MTF from an edge (ESF -> LSF -> |FFT|) or
+  a thin wire (LSF -> |FFT|), slanted for oversampling, with MTF50 and MTF10 in lp/mm, along
+  the tube-motion axis (``"y"``, rows) or the chest-wall-to-nipple axis (``"x"``, columns).
 - :func:`noise_power_spectrum` -- 2D NPS from detrended uniform ROIs.
 - :func:`compare_to_reference` -- SSIM / PSNR / RMSE / relative error against a ground truth
   with an explicit data range (scikit-image).
@@ -37,6 +37,8 @@ __all__ = [
     "cnr",
     "sdnr",
     "edge_mtf",
+    "line_mtf",
+    "bead_mtf",
     "mtf_at",
     "noise_power_spectrum",
     "compare_to_reference",
@@ -319,7 +321,7 @@ class MtfResult:
     freq_lp_mm : array
         Spatial frequencies, line pairs per mm (0 up to the oversampled Nyquist frequency).
     mtf : array
-        MTF normalised to 1 at f = 0.
+        MTF normalised to 1 at its peak (or at f = 0, see ``normalise``).
     mtf50, mtf10 : float
         Frequencies where the MTF first falls to 0.5 and 0.1, lp/mm (``nan`` when it does not
         fall that far within the frequency range).
@@ -351,6 +353,105 @@ def mtf_at(freq, mtf, level: float) -> float:
     return float(f[k - 1] + (m[k - 1] - level) * (f[k] - f[k - 1]) / (m[k - 1] - m[k]))
 
 
+def _oversampled_profile(fname: str, image, pixel_mm, axis: str, oversample: int, kind: str):
+    """Bin a straight (possibly slanted) edge or line into an oversampled 1D profile.
+
+    Returns (pos_px, profile, step_mm, oversample_used) with positions in pixels relative to
+    the fitted edge / line.
+    """
+    img = _array(f"{fname}: image", image, 2).astype(np.float64)
+    if axis not in ("y", "x"):
+        raise ValueError(f"{fname}: axis must be 'y' (tube motion) or 'x' (chest wall to nipple), got {axis!r}")
+    pix = np.broadcast_to(np.asarray(pixel_mm, dtype=np.float64), (2,))
+    if not np.all(np.isfinite(pix) & (pix > 0)):
+        raise ValueError(f"{fname}: pixel_mm must be positive, got {pixel_mm!r}")
+    if isinstance(oversample, bool) or int(oversample) != oversample or oversample < 1:
+        raise ValueError(f"{fname}: oversample must be an integer >= 1, got {oversample!r}")
+    oversample = int(oversample)
+    if not np.all(np.isfinite(img)):
+        raise ValueError(f"{fname}: image contains non-finite values")
+    a = img.T if axis == "y" else img  # the profile runs along the last axis
+    step = float(pix[0] if axis == "y" else pix[1])
+    n_lines, n = a.shape
+    if n < 8 or n_lines < 2:
+        raise ValueError(f"{fname}: the region {img.shape} is too small (need >= 8 along the axis, 2 across)")
+    if kind == "edge":
+        d = np.abs(np.diff(a, axis=1))
+        at = np.arange(n - 1) + 0.5
+    else:
+        base = np.median(a, axis=1, keepdims=True)
+        sign = 1.0 if np.abs(a.max() - np.median(a)) >= np.abs(a.min() - np.median(a)) else -1.0
+        d = np.clip(sign * (a - base), 0, None)
+        # only the neighbourhood of each line's maximum, so noise far away does not pull
+        peak = np.argmax(d, axis=1)
+        near = np.abs(np.arange(n)[None, :] - peak[:, None]) <= max(2, n // 8)
+        d = d * near
+        at = np.arange(n, dtype=np.float64)
+    w = d.sum(axis=1)
+    if np.any(w <= 0):
+        raise ValueError(f"{fname}: some lines across the region are flat: no {kind} found")
+    centres = (d * at[None, :]).sum(axis=1) / w
+    lines = np.arange(n_lines, dtype=np.float64)
+    slope, intercept = np.polyfit(lines, centres, 1)
+    if abs(slope) > np.tan(np.deg2rad(30)):
+        raise ValueError(f"{fname}: the {kind} is tilted by {np.rad2deg(np.arctan(slope)):.0f} degrees (max 30)")
+    if abs(slope) * (n_lines - 1) < 1.0:
+        # aligned with the grid: one position for every line, so each line bins identically
+        oversample = 1
+        pos_line = np.full(n_lines, float(np.mean(centres)))
+    else:
+        pos_line = intercept + slope * lines
+    dist = (np.arange(n)[None, :] - pos_line[:, None]).reshape(-1)
+    vals = a.reshape(-1)
+    bins = np.floor(dist * oversample).astype(np.int64)
+    lo = bins.min()
+    counts = np.bincount(bins - lo)
+    sums = np.bincount(bins - lo, weights=vals)
+    # keep the central range covered by every line
+    half_span = int(np.floor(min(pos_line.min(), n - 1 - pos_line.max()) * oversample))
+    if half_span < 4:
+        raise ValueError(f"{fname}: the {kind} lies too close to the region's border")
+    sel = slice(-lo - half_span, -lo + half_span)
+    c = counts[sel].astype(np.float64)
+    s = sums[sel]
+    pos = (np.arange(sel.start, sel.stop) + lo + 0.5) / oversample
+    good = c > 0
+    if good.sum() < 8:
+        raise ValueError(f"{fname}: too few samples along the {kind}")
+    return pos, np.interp(pos, pos[good], s[good] / c[good]), step, oversample
+
+
+def _mtf_from_lsf(fname, lsf, *, bin_mm, half_width_mm, normalise, undo_difference):
+    if normalise not in ("peak", "zero"):
+        raise ValueError(f"{fname}: normalise must be 'peak' or 'zero', got {normalise!r}")
+    k = int(np.argmax(lsf))
+    hw_bins = (
+        (len(lsf) // 2)
+        if half_width_mm is None
+        else max(2, int(round(_positive(f"{fname}: lsf_half_width_mm", half_width_mm) / bin_mm)))
+    )
+    # Tukey window about the peak: flat over the inner half, cosine taper over the outer half
+    t = np.abs(np.arange(len(lsf)) - k) / (hw_bins + 1)
+    win = np.where(t <= 0.5, 1.0, np.where(t < 1.0, 0.5 * (1 + np.cos(np.pi * (2 * t - 1))), 0.0))
+    n_fft = max(256, int(2 ** np.ceil(np.log2(len(lsf) * 4))))
+    spec = np.abs(np.fft.rfft(lsf * win, n_fft))
+    freq = np.fft.rfftfreq(n_fft, d=bin_mm)
+    if undo_difference:
+        spec = spec / np.maximum(np.sinc(freq * bin_mm), 1e-6)
+    keep = freq <= 0.5 / bin_mm
+    freq, mtf = freq[keep], spec[keep]
+    if not mtf.max() > 0:
+        raise ValueError(f"{fname}: no contrast")
+    if normalise == "zero":
+        if not mtf[0] > 0:
+            raise ValueError(f"{fname}: no net contrast at f = 0 (use normalise='peak')")
+        top = 0
+    else:
+        top = int(np.argmax(mtf))
+    mtf = mtf / mtf[top]
+    return freq, mtf, mtf_at(freq[top:], mtf[top:], 0.5), mtf_at(freq[top:], mtf[top:], 0.1)
+
+
 def edge_mtf(
     image,
     *,
@@ -358,6 +459,7 @@ def edge_mtf(
     axis: str,
     oversample: int = 4,
     lsf_half_width_mm: float | None = None,
+    normalise: str = "peak",
 ) -> MtfResult:
     """In-plane MTF of a straight (optionally slanted) edge: ESF -> LSF -> |FFT|.
 
@@ -372,13 +474,20 @@ def edge_mtf(
         Direction the MTF is measured along: ``"y"`` = rows, the tube-motion axis;
         ``"x"`` = columns, chest wall toward nipple. The edge line runs across this axis.
     oversample : int
-        ESF bins per pixel for a slanted edge (ISO 12233 style presampled MTF). When the edge
-        is aligned with the grid (its position moves by less than one pixel across the region)
-        no oversampling is possible and 1 is used.
+        Profile bins per pixel for a slanted edge (ISO 12233 style presampled MTF). When the
+        edge is aligned with the grid (its position moves by less than one pixel across the
+        region) no oversampling is possible and 1 is used.
     lsf_half_width_mm : float, optional
         Half width of the window applied to the LSF around its peak, mm (flat over the inner
         half, cosine taper outside); default half the profile length. It tames noise in the
         tails without narrowing the LSF core.
+    normalise : {"peak", "zero"}
+        Divide the spectrum by its maximum (default) or by its value at f = 0. DBT
+        filtered backprojection removes low frequencies along the tube-motion axis (its
+        ramp filter), and large thin objects are not localised in depth at all, so an edge
+        can show overshoots and a spectrum that rises before it falls; normalising at the peak
+        keeps such MTFs comparable with iterative ones (whose peak is at f = 0, where both
+        choices agree). MTF50/MTF10 are the first crossings after the peak.
 
     Returns
     -------
@@ -389,96 +498,116 @@ def edge_mtf(
     The edge position on each line across it is the centroid of the absolute derivative; a
     straight line fitted to those positions gives the edge angle. Each pixel's signed distance
     to the edge, measured along ``axis``, bins the ESF; its finite difference is the LSF, whose
-    |FFT| normalised at f = 0 is the MTF. The finite difference's own transfer function
-    (``sinc`` of one bin) is divided out.
+    |FFT| normalised (see ``normalise``) is the MTF. The finite difference's own transfer
+    function (``sinc`` of one bin) is divided out. In DBT, prefer :func:`line_mtf` on a thin
+    wire: a large flat object's interior spreads over all slices (limited angle), which
+    distorts its ESF.
     """
-    img = _array("edge_mtf: image", image, 2).astype(np.float64)
+    pos, esf, step, os_used = _oversampled_profile("edge_mtf", image, pixel_mm, axis, oversample, "edge")
+    lsf = np.diff(esf if esf[-1] >= esf[0] else -esf)
+    freq, mtf, m50, m10 = _mtf_from_lsf(
+        "edge_mtf",
+        lsf,
+        bin_mm=step / os_used,
+        half_width_mm=lsf_half_width_mm,
+        normalise=normalise,
+        undo_difference=True,
+    )
+    return MtfResult(freq, mtf, m50, m10, axis, pos * step, esf)
+
+
+def line_mtf(
+    image,
+    *,
+    pixel_mm,
+    axis: str,
+    oversample: int = 4,
+    lsf_half_width_mm: float | None = None,
+    normalise: str = "peak",
+) -> MtfResult:
+    """In-plane MTF from a thin straight wire (a line-spread function): LSF -> |FFT|.
+
+    Parameters
+    ----------
+    image : 2D array (ny, nx)
+        A region of the wire's in-focus slice: one thin straight wire crossing it roughly
+        perpendicular to ``axis`` (within 30 degrees; slightly slanted for oversampling), on a
+        flat background.
+    pixel_mm, axis, oversample, lsf_half_width_mm, normalise
+        As :func:`edge_mtf`; ``axis="y"`` needs a wire running along x and measures the MTF
+        along the tube-motion axis.
+
+    Returns
+    -------
+    MtfResult
+        ``esf`` holds the binned LSF (background removed) and ``esf_position_mm`` its positions.
+
+    Notes
+    -----
+    The wire position per line is the centroid of the background-subtracted profile near its
+    maximum; the background is the median of each line. The wire should be thinner than a
+    voxel (its own width is not divided out).
+    """
+    pos, lsf, step, os_used = _oversampled_profile("line_mtf", image, pixel_mm, axis, oversample, "line")
+    lsf = lsf - np.median(lsf)
+    if abs(lsf.min()) > abs(lsf.max()):
+        lsf = -lsf
+    freq, mtf, m50, m10 = _mtf_from_lsf(
+        "line_mtf",
+        lsf,
+        bin_mm=step / os_used,
+        half_width_mm=lsf_half_width_mm,
+        normalise=normalise,
+        undo_difference=False,
+    )
+    return MtfResult(freq, mtf, m50, m10, axis, pos * step, lsf)
+
+
+def bead_mtf(
+    image,
+    *,
+    pixel_mm,
+    axis: str,
+    lsf_half_width_mm: float | None = None,
+    normalise: str = "peak",
+) -> MtfResult:
+    """In-plane MTF from a small bead (a point-spread function) in its in-focus slice.
+
+    The PSF is summed across ``axis`` (after subtracting the region's median background) to
+    give the LSF along ``axis``, whose |FFT| is the MTF, up to the voxel Nyquist frequency (no
+    oversampling). Use it along x (chest wall to nipple), where a wire would have to run
+    along the tube motion and so is not localised in depth at all.
+
+    Parameters
+    ----------
+    image : 2D array (ny, nx)
+        A region of the bead's in-focus slice centred roughly on the bead, on a flat
+        background. The bead should be smaller than a voxel.
+    pixel_mm, axis, lsf_half_width_mm, normalise
+        As :func:`edge_mtf`.
+
+    Returns
+    -------
+    MtfResult
+        ``esf`` holds the LSF.
+    """
+    img = _array("bead_mtf: image", image, 2).astype(np.float64)
     if axis not in ("y", "x"):
-        raise ValueError(f"edge_mtf: axis must be 'y' (tube motion) or 'x' (chest wall to nipple), got {axis!r}")
+        raise ValueError(f"bead_mtf: axis must be 'y' (tube motion) or 'x' (chest wall to nipple), got {axis!r}")
     pix = np.broadcast_to(np.asarray(pixel_mm, dtype=np.float64), (2,))
     if not np.all(np.isfinite(pix) & (pix > 0)):
-        raise ValueError(f"edge_mtf: pixel_mm must be positive, got {pixel_mm!r}")
-    if int(oversample) != oversample or oversample < 1:
-        raise ValueError(f"edge_mtf: oversample must be an integer >= 1, got {oversample!r}")
-    if not np.all(np.isfinite(img)):
-        raise ValueError("edge_mtf: image contains non-finite values")
-    # work with the profile along the last axis
-    a = img.T if axis == "y" else img
+        raise ValueError(f"bead_mtf: pixel_mm must be positive, got {pixel_mm!r}")
+    if min(img.shape) < 8:
+        raise ValueError(f"bead_mtf: the region {img.shape} is too small (need >= 8 x 8)")
+    a = img - np.median(img)
+    if abs(a.min()) > abs(a.max()):
+        a = -a
+    lsf = (a.sum(axis=0) if axis == "x" else a.sum(axis=1)).astype(np.float64)
     step = float(pix[0] if axis == "y" else pix[1])
-    n_lines, n = a.shape
-    if n < 8 or n_lines < 2:
-        raise ValueError(f"edge_mtf: the region {img.shape} is too small (need >= 8 along the axis, 2 across)")
-    # edge position per line: centroid of |d/dn|
-    d = np.abs(np.diff(a, axis=1))
-    w = d.sum(axis=1)
-    if np.any(w <= 0):
-        raise ValueError("edge_mtf: some lines across the edge are flat: no edge found")
-    centres = (d * (np.arange(n - 1) + 0.5)[None, :]).sum(axis=1) / w
-    lines = np.arange(n_lines, dtype=np.float64)
-    slope, intercept = np.polyfit(lines, centres, 1)
-    if abs(slope) > np.tan(np.deg2rad(30)):
-        raise ValueError(f"edge_mtf: the edge is tilted by {np.rad2deg(np.arctan(slope)):.0f} degrees (max 30)")
-    if abs(slope) * (n_lines - 1) < 1.0:
-        # aligned edge: one position for every line, so each column bins identically
-        oversample = 1
-        edge = np.full(n_lines, float(np.mean(centres)))
-    else:
-        edge = intercept + slope * lines
-    dist = (np.arange(n)[None, :] - edge[:, None]).reshape(-1)  # in pixels, along the axis
-    vals = a.reshape(-1)
-    bins = np.floor(dist * oversample).astype(np.int64)
-    lo = bins.min()
-    counts = np.bincount(bins - lo)
-    sums = np.bincount(bins - lo, weights=vals)
-    # keep the central range fully covered by every line
-    half_span = int(np.floor(min(edge.min(), n - 1 - edge.max()) * oversample))
-    if half_span < 4:
-        raise ValueError("edge_mtf: the edge lies too close to the region's border")
-    centre_bin = -lo
-    sel = slice(centre_bin - half_span, centre_bin + half_span)
-    c = counts[sel].astype(np.float64)
-    s = sums[sel]
-    pos = (np.arange(sel.start, sel.stop) + lo + 0.5) / oversample
-    good = c > 0
-    if good.sum() < 8:
-        raise ValueError("edge_mtf: too few samples along the edge")
-    esf = np.interp(pos, pos[good], s[good] / c[good])
-    if esf[-1] < esf[0]:
-        esf_signed = -esf
-    else:
-        esf_signed = esf
-    lsf = np.diff(esf_signed)
-    lsf_pos = 0.5 * (pos[1:] + pos[:-1])
-    k = int(np.argmax(lsf))
-    hw = lsf_half_width_mm
-    hw_bins = (
-        (len(lsf) // 2) if hw is None else max(2, int(round(_positive("lsf_half_width_mm", hw) / step * oversample)))
+    freq, mtf, m50, m10 = _mtf_from_lsf(
+        "bead_mtf", lsf, bin_mm=step, half_width_mm=lsf_half_width_mm, normalise=normalise, undo_difference=False
     )
-    idx = np.arange(len(lsf))
-    # Tukey window: flat over the inner half, cosine taper over the outer half
-    t = np.abs(idx - k) / (hw_bins + 1)
-    win = np.where(t <= 0.5, 1.0, np.where(t < 1.0, 0.5 * (1 + np.cos(np.pi * (2 * t - 1))), 0.0))
-    lsf = lsf * win
-    n_fft = max(256, int(2 ** np.ceil(np.log2(len(lsf) * 4))))
-    spec = np.abs(np.fft.rfft(lsf, n_fft))
-    if not spec[0] > 0:
-        raise ValueError("edge_mtf: the edge has no net contrast")
-    bin_mm = step / oversample
-    freq = np.fft.rfftfreq(n_fft, d=bin_mm)
-    # undo the finite difference (a box of one bin)
-    mtf = spec / spec[0] / np.maximum(np.sinc(freq * bin_mm), 1e-6)
-    nyq = 0.5 / bin_mm
-    keep = freq <= nyq
-    freq, mtf = freq[keep], mtf[keep]
-    return MtfResult(
-        freq_lp_mm=freq,
-        mtf=mtf,
-        mtf50=mtf_at(freq, mtf, 0.5),
-        mtf10=mtf_at(freq, mtf, 0.1),
-        axis=axis,
-        esf_position_mm=pos * step,
-        esf=esf,
-    )
+    return MtfResult(freq, mtf, m50, m10, axis, (np.arange(lsf.size) - np.argmax(lsf)) * step, lsf)
 
 
 # --------------------------------------------------------------------------------------
