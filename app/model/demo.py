@@ -12,9 +12,9 @@ the stored array):
   on the others as tomosynthesis blurs out-of-plane objects;
 - ``calcification`` (right CC only): a tiny bright speck in focus on one slice.
 
-Two views are stored with an explicit Patient Orientation that differs from the Volume
-convention (R MLO with columns from the nipple to the chest wall, L CC with rows running
-medial-to-lateral), so the display flips are exercised on every path.
+R CC and L MLO are in the project's array order (no Patient Orientation: columns from the
+chest wall, rows toward the patient's left); L CC (``A\\R``) and R MLO (``P\\FL``) carry the
+standard stored orientation, so every flip path of the display is exercised.
 """
 
 from __future__ import annotations
@@ -23,16 +23,18 @@ import numpy as np
 from scipy import ndimage
 
 from app.model.image import DisplayImage
+from app.model.orientation import default_volume_orientation, display_flips, standard_orientation
 from app.model.study import Study
 
 __all__ = ["demo_study", "demo_tomo"]
 
-# laterality, view, (flip rows, flip cols) of the stored array, stored Patient Orientation
+# laterality, view, stored Patient Orientation (None: the project's array order, see
+# app.model.orientation.default_volume_orientation)
 _VIEWS = (
-    ("R", "CC", (False, False), None),
-    ("L", "CC", (True, False), ("A", "L")),
-    ("R", "MLO", (False, True), ("P", "FL")),
-    ("L", "MLO", (False, False), None),
+    ("R", "CC", None),
+    ("L", "CC", ("A", "R")),
+    ("R", "MLO", ("P", "FL")),
+    ("L", "MLO", None),
 )
 
 
@@ -61,7 +63,7 @@ def demo_tomo(
     seed: int = 0,
     calcification: bool = False,
 ) -> tuple[np.ndarray, dict]:
-    """One synthetic DBT stack in the Volume convention (columns from the chest wall).
+    """One synthetic DBT stack, columns from the chest wall, upper side (lateral/axilla) at row 0.
 
     Returns the float32 array (nz, ny, nx) and the truth dict of ``(slice, row, col)``.
     """
@@ -116,7 +118,7 @@ def demo_study(
 ) -> Study:
     """A 4-view DBT study (plus synthetic 2D images) with known content; see the module notes."""
     images = []
-    for i, (lat, view, (flip_r, flip_c), orientation) in enumerate(_VIEWS):
+    for i, (lat, view, orientation) in enumerate(_VIEWS):
         vol, truth = demo_tomo(
             lat,
             view,
@@ -127,6 +129,12 @@ def demo_study(
             calcification=(lat, view) == ("R", "CC"),
         )
         nz, ny, nx = vol.shape
+        # demo_tomo draws in the standard display orientation with the nipple on the right
+        # (A, standard column direction); flip into the orientation the image declares
+        stored = orientation or default_volume_orientation(lat, view)
+        canonical = ("A", standard_orientation(lat, view)[1])
+        flip_r = display_flips(stored, lat, view)[1] != display_flips(canonical, lat, view)[1]
+        flip_c = display_flips(stored, lat, view)[0] != display_flips(canonical, lat, view)[0]
         if flip_r:
             vol = np.ascontiguousarray(vol[:, ::-1, :])
             truth = {k: (s, ny - 1 - r, c) for k, (s, r, c) in truth.items()}

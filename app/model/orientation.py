@@ -78,12 +78,18 @@ def standard_orientation(laterality: str, view: str) -> tuple[str, str]:
 
 
 def default_volume_orientation(laterality: str, view: str) -> tuple[str, str]:
-    """Orientation of a :class:`recon.Volume` slice when no Patient Orientation is given.
+    """Orientation of arrays in the project's order when no Patient Orientation is given.
 
-    Volume columns run from the chest wall toward the nipple (DESIGN.md), so the row
-    direction is anterior; rows are assumed to run as in the standard display.
+    Volumes and the DICOM readers' arrays (``app.dicom.readers``) keep columns from the chest
+    wall toward the nipple (anterior) and rows toward the patient's left: the standard stored
+    orientation with the columns reversed for a right breast and the rows reversed for a
+    left breast (``app.dicom.views.disk_flips``). So CC is ``A\\L`` for both breasts, R MLO
+    ``A\\FL`` and L MLO ``A\\HL``.
     """
-    _, col = standard_orientation(laterality, view)
+    lat = _check_laterality(laterality)
+    _, col = standard_orientation(lat, view)
+    if lat == "L":
+        col = "".join(OPPOSITE[c] for c in col)
     return "A", col
 
 

@@ -14,7 +14,9 @@ def test_standard_orientation_matches_dicom_table(lat, view, expected):
 def test_volume_convention_flips_right_breast_only():
     # Volume columns run chest wall -> nipple (anterior): the right breast must be mirrored
     assert display_flips(None, "R", "CC") == (True, False)
-    assert display_flips(None, "L", "CC") == (False, False)
+    assert display_flips(None, "L", "CC") == (False, True)  # rows run toward L = lateral: flip
+    assert display_flips(None, "L", "MLO") == (False, True)
+    assert display_flips(None, "R", "MLO") == (True, False)
     assert display_flips(("P", "FL"), "R", "MLO") == (False, False)
     assert display_flips(("A", "L"), "L", "CC") == (False, True)
     assert display_flips(("P", "HR"), "L", "MLO") == (True, True)
