@@ -277,40 +277,44 @@ def ellipsoid_line_integrals(
 
 
 @njit(cache=True, parallel=True)
-def _voxelize_kernel(out, z0, y0, x0, dz, dy, dx, centers, quads, mus, radii, nsub):
-    nz, ny, nx = out.shape
-    ne = centers.shape[0]
-    inv = 1.0 / (nsub * nsub * nsub)
-    for e in range(ne):
-        cx, cy, cz = centers[e, 0], centers[e, 1], centers[e, 2]
-        r = radii[e]
-        q = quads[e]
-        k0 = max(int(np.floor((cz - r - z0) / dz)), 0)
-        k1 = min(int(np.ceil((cz + r - z0) / dz)) + 1, nz)
-        j0 = max(int(np.floor((cy - r - y0) / dy)), 0)
-        j1 = min(int(np.ceil((cy + r - y0) / dy)) + 1, ny)
-        i0 = max(int(np.floor((cx - r - x0) / dx)), 0)
-        i1 = min(int(np.ceil((cx + r - x0) / dx)) + 1, nx)
-        for k in prange(k0, k1):
-            for j in range(j0, j1):
-                for i in range(i0, i1):
-                    hits = 0
-                    for a in range(nsub):
-                        pz = z0 + (k - 0.5 + (a + 0.5) / nsub) * dz - cz
-                        for b in range(nsub):
-                            py = y0 + (j - 0.5 + (b + 0.5) / nsub) * dy - cy
-                            for c in range(nsub):
-                                px = x0 + (i - 0.5 + (c + 0.5) / nsub) * dx - cx
-                                val = (
-                                    q[0, 0] * px * px
-                                    + q[1, 1] * py * py
-                                    + q[2, 2] * pz * pz
-                                    + 2.0 * (q[0, 1] * px * py + q[0, 2] * px * pz + q[1, 2] * py * pz)
-                                )
-                                if val <= 1.0:
-                                    hits += 1
-                    if hits:
-                        out[k, j, i] += mus[e] * hits * inv
+def _voxelize_one(buf, k0, j0, i0, z0, y0, x0, dz, dy, dx, cx, cy, cz, q, nsz, nsy, nsx):
+    bz, by, bx = buf.shape
+    inv = 1.0 / (nsz * nsy * nsx)
+    for kk in prange(bz):
+        k = k0 + kk
+        for jj in range(by):
+            j = j0 + jj
+            for ii in range(bx):
+                i = i0 + ii
+                hits = 0
+                for a in range(nsz):
+                    pz = z0 + (k - 0.5 + (a + 0.5) / nsz) * dz - cz
+                    for b in range(nsy):
+                        py = y0 + (j - 0.5 + (b + 0.5) / nsy) * dy - cy
+                        for c in range(nsx):
+                            px = x0 + (i - 0.5 + (c + 0.5) / nsx) * dx - cx
+                            val = (
+                                q[0, 0] * px * px
+                                + q[1, 1] * py * py
+                                + q[2, 2] * pz * pz
+                                + 2.0 * (q[0, 1] * px * py + q[0, 2] * px * pz + q[1, 2] * py * pz)
+                            )
+                            if val <= 1.0:
+                                hits += 1
+                buf[kk, jj, ii] = hits * inv
+
+
+def _splat(out: np.ndarray, fidx: np.ndarray, amount: float) -> None:
+    """Add ``amount`` at fractional index ``fidx`` (z, y, x) with trilinear weights."""
+    base = np.floor(fidx).astype(int)
+    w = fidx - base
+    for dk in (0, 1):
+        for dj in (0, 1):
+            for di in (0, 1):
+                idx = base + (dk, dj, di)
+                if np.all(idx >= 0) and np.all(idx < out.shape):
+                    wt = (w[0] if dk else 1 - w[0]) * (w[1] if dj else 1 - w[1]) * (w[2] if di else 1 - w[2])
+                    out[tuple(idx)] += amount * wt
 
 
 def voxelize_ellipsoids(
@@ -325,7 +329,10 @@ def voxelize_ellipsoids(
     grid : VolumeGrid
         Target grid.
     supersample : int
-        Sample points per voxel along each axis (``supersample**3`` per voxel).
+        Minimum sample points per voxel along each axis; more are used along an axis where
+        the ellipsoid is thin, and the sampled shape is rescaled so that every ellipsoid
+        deposits exactly ``mu x volume`` (tiny ones missed by every sample are splatted
+        trilinearly at their centre).
 
     Returns
     -------
@@ -336,10 +343,30 @@ def voxelize_ellipsoids(
         raise TypeError(f"voxelize_ellipsoids: grid must be a recon.VolumeGrid, got {type(grid).__name__}")
     if int(supersample) != supersample or supersample < 1:
         raise ValueError(f"voxelize_ellipsoids: supersample must be a positive integer, got {supersample}")
-    centers, quads, mus, radii = _pack(ellipsoids)
+    if isinstance(ellipsoids, Ellipsoid):
+        ellipsoids = [ellipsoids]
     out = np.zeros(grid.shape, dtype=np.float64)
-    if centers.shape[0]:
-        z0, y0, x0 = grid.origin_mm
-        dz, dy, dx = grid.voxel_mm
-        _voxelize_kernel(out, z0, y0, x0, dz, dy, dx, centers, quads, mus, radii, int(supersample))
+    z0, y0, x0 = grid.origin_mm
+    vox = np.asarray(grid.voxel_mm)
+    for e in ellipsoids:
+        if not isinstance(e, Ellipsoid):
+            raise TypeError(f"voxelize_ellipsoids: expected Ellipsoid objects, got {type(e).__name__}")
+        c = np.asarray(e.center_mm)
+        r = e.bounding_radius_mm
+        # the exact mu x volume, in voxel units: the sampled shape is rescaled to it
+        amount = e.mu_per_mm * e.volume_mm3 / float(np.prod(vox))
+        czyx = c[::-1]
+        lo = np.maximum(np.floor((czyx - r - grid.origin_mm) / vox).astype(int), 0)
+        hi = np.minimum(np.ceil((czyx + r - grid.origin_mm) / vox).astype(int) + 1, grid.shape)
+        if np.any(hi <= lo):
+            continue
+        # sample spacing at most a third of the smallest semi-axis
+        ns = np.clip(np.ceil(3.0 * vox / min(e.semi_axes_mm)), supersample, 32).astype(int)
+        buf = np.zeros(tuple(hi - lo), dtype=np.float64)
+        _voxelize_one(buf, *(int(v) for v in lo), z0, y0, x0, *(float(v) for v in vox), *c, e.quadric, *ns)
+        total = buf.sum()
+        if total > 0:
+            out[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] += buf * (amount / total)
+        else:
+            _splat(out, grid.mm_to_index(c), amount)
     return out.astype(np.float32)

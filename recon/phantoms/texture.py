@@ -41,7 +41,7 @@ def power_law_noise(
     f2 = fz * fz + fy * fy + fx * fx
     f2[0, 0, 0] = np.inf
     spec *= f2 ** (-beta / 4.0)
-    field = np.fft.irfftn(spec, s=shape)
+    field = np.fft.irfftn(spec, s=shape, axes=(0, 1, 2))
     field -= field.mean()
     std = field.std()
     if std > 0:
