@@ -220,6 +220,13 @@ def read_mammogram(paths):
     return load(_single(paths, "image2d", "2D mammogram"))
 
 
+def _sop_class(path) -> str:
+    try:
+        return str(read_header(path).sop_class_uid)
+    except InputError:
+        return "?"
+
+
 @dataclass
 class LoadResult:
     """What :func:`load_folder` loaded and what it could not."""
@@ -232,6 +239,9 @@ def load_folder(paths, *, kind: str | None = None) -> LoadResult:
     """Load everything loadable under ``paths``; bad files become errors, the rest loads."""
     result = examine(paths, kind=kind)
     out = LoadResult(errors=list(result.errors))
+    if kind is None:
+        for path in result.unclaimed:
+            out.errors.append(InputError(f"{path}: SOPClassUID {_sop_class(path)} is not an object Crescent loads"))
     for loadable in result.loadables:
         try:
             out.items.append(load(loadable))

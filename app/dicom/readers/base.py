@@ -117,10 +117,8 @@ def read_header(path) -> Header:
         raise InputError(f"{path}: is a folder, not a DICOM file") from None
     except Exception as exc:
         raise InputError(f"{path}: unreadable DICOM header ({type(exc).__name__}: {_short(exc)})") from None
-    if "SOPClassUID" not in ds:
-        sop = get_text(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID")
-        if not sop:
-            raise InputError(f"{path}: SOPClassUID is missing")
+    if not get_text(ds, "SOPClassUID"):
+        raise InputError(f"{path}: SOPClassUID is missing (truncated or incomplete header)")
     return Header(path, ds)
 
 

@@ -74,22 +74,32 @@ _POSE_KEYS = (
 )
 
 
-def _pose(ds, frame: int) -> ViewPose | None:
+def _pose(ds, frame: int, path) -> ViewPose | None:
+    """The isocenter pose of one frame; None when the macro is absent, InputError when it is broken."""
     iso = functional_group(ds, frame, "IsocenterReferenceSystemSequence")
     geo = functional_group(ds, frame, "XRayGeometrySequence")
     if iso is None:
         return None
+    where = f"{path} (frame {frame + 1})"
     vals = {k: get_float(iso, k) for k in _POSE_KEYS}
+    for key, value in vals.items():
+        if value is None:
+            raise InputError(f"{where}: {key} (Isocenter Reference System) is missing or invalid")
     dsi = get_float(geo, "DistanceSourceToIsocenter") or get_float(ds, "DistanceSourceToIsocenter")
+    if dsi is None or not dsi > 0:
+        raise InputError(f"{where}: DistanceSourceToIsocenter (X-Ray Geometry) is missing or not positive")
     tlhc = get_floats(iso, "DetectorActiveAreaTLHCPosition")
+    if tlhc is None or len(tlhc) != 3:
+        raise InputError(f"{where}: DetectorActiveAreaTLHCPosition is missing or not 3 numbers")
     orient = get_floats(iso, "DetectorActiveAreaOrientation")
-    if any(v is None for v in vals.values()) or dsi is None or not dsi > 0:
-        return None
-    if tlhc is None or len(tlhc) != 3 or orient is None or len(orient) != 6:
-        return None
-    o = np.asarray(orient)
-    if not (np.isclose(np.linalg.norm(o[:3]), 1, atol=1e-3) and np.isclose(np.linalg.norm(o[3:]), 1, atol=1e-3)):
-        return None
+    o = np.asarray(orient if orient is not None else [], dtype=float)
+    if (
+        o.size != 6
+        or not np.isclose(np.linalg.norm(o[:3]), 1, atol=1e-3)
+        or not np.isclose(np.linalg.norm(o[3:]), 1, atol=1e-3)
+        or abs(float(np.dot(o[:3], o[3:]))) > 1e-3
+    ):
+        raise InputError(f"{where}: DetectorActiveAreaOrientation is not two orthogonal unit vectors ({orient})")
     return ViewPose(
         source_primary_deg=vals["XRaySourceIsocenterPrimaryAngle"],
         source_secondary_deg=vals["XRaySourceIsocenterSecondaryAngle"],
@@ -102,7 +112,7 @@ def _pose(ds, frame: int) -> ViewPose | None:
             vals["DetectorZPositionToIsocenter"],
         ),
         tlhc_mm=tuple(tlhc),
-        orientation=tuple(orient),
+        orientation=tuple(float(v) for v in o),
         support_primary_deg=get_float(iso, "BreastSupportIsocenterPrimaryAngle", 0.0) or 0.0,
         support_position_mm=(
             get_float(iso, "BreastSupportXPositionToIsocenter", 0.0) or 0.0,
@@ -186,8 +196,13 @@ def projection_geometry(
         raise InputError(f"unknown geometry preset {preset!r}; choose one of {', '.join(PRESETS)}")
 
     spacing = pixel_spacing(*frames[0], path)
-    poses = [_pose(ds, i) for ds, i in frames]
-    if spacing is not None and all(p is not None for p in poses):
+    poses = [_pose(ds, i, path) for ds, i in frames]
+    if any(p is not None for p in poses) and not all(p is not None for p in poses):
+        k = next(i for i, p in enumerate(poses) if p is None)
+        raise InputError(f"{path} (frame {k + 1}): IsocenterReferenceSystemSequence is missing (other frames have it)")
+    if all(p is not None for p in poses) and spacing is None:
+        raise InputError(f"{path}: ImagerPixelSpacing is missing (Frame Pixel Data Properties)")
+    if all(p is not None for p in poses):
         decoded = [decode_view(p, rows=rows, columns=columns, pixel_mm=spacing) for p in poses]
         flips = (decoded[0].flip_rows, decoded[0].flip_cols)
         if any((d.flip_rows, d.flip_cols) != flips for d in decoded):

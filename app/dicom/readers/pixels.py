@@ -11,7 +11,7 @@ from pydicom.dataset import Dataset
 from app.dicom.readers.attrs import first_item, functional_group, get_float, get_int, get_text, get_value
 from app.errors import InputError
 
-__all__ = ["read_full", "decode_frames", "value_mapping", "apply_mapping"]
+__all__ = ["read_full", "check_frame_count", "decode_frames", "value_mapping", "apply_mapping"]
 
 
 def read_full(path: Path) -> Dataset:
@@ -21,6 +21,23 @@ def read_full(path: Path) -> Dataset:
     except Exception as exc:
         text = " ".join(str(exc).split())[:100]
         raise InputError(f"{path}: unreadable DICOM file ({type(exc).__name__}: {text})") from None
+
+
+def check_frame_count(ds: Dataset, path: Path, *, required: bool = False) -> int:
+    """NumberOfFrames, checked against the Per-Frame Functional Groups Sequence."""
+    n = get_int(ds, "NumberOfFrames", None)
+    if n is None or n < 1:
+        raise InputError(f"{path}: NumberOfFrames is missing or invalid ({get_value(ds, 'NumberOfFrames')})")
+    per_frame = get_value(ds, "PerFrameFunctionalGroupsSequence", None)
+    try:
+        n_items = len(per_frame) if per_frame is not None else None
+    except Exception:
+        n_items = None
+    if n_items is None and required:
+        raise InputError(f"{path}: PerFrameFunctionalGroupsSequence is missing")
+    if n_items is not None and n_items != n:
+        raise InputError(f"{path}: NumberOfFrames is {n} but PerFrameFunctionalGroupsSequence has {n_items} items")
+    return n
 
 
 def decode_frames(ds: Dataset, path: Path) -> np.ndarray:

@@ -21,7 +21,7 @@ from app.dicom import uids
 from app.dicom.readers.attrs import functional_group, get_float, get_text
 from app.dicom.readers.base import Header, Loadable, ReaderPlugin, breast_identity
 from app.dicom.readers.geometry import frame_angle_deg, projection_geometry, thickness_of
-from app.dicom.readers.pixels import apply_mapping, decode_frames, read_full, value_mapping
+from app.dicom.readers.pixels import apply_mapping, check_frame_count, decode_frames, read_full, value_mapping
 from app.dicom.views import disk_flips, flips_from_patient_orientation
 from app.errors import InputError
 
@@ -87,15 +87,9 @@ class MultiFrameProjectionReader(ReaderPlugin):
 
         path = loadable.headers[0].path
         ds = read_full(path)
+        check_frame_count(ds, path)
         stored = decode_frames(ds, path)
         n, rows, cols = stored.shape
-        per_frame = ds.get("PerFrameFunctionalGroupsSequence")
-        try:
-            n_items = len(per_frame) if per_frame is not None else None
-        except Exception:
-            n_items = None
-        if n_items is not None and n_items != n:
-            raise InputError(f"{path}: NumberOfFrames is {n} but PerFrameFunctionalGroupsSequence has {n_items} items")
         meta = breast_identity(ds)
         geom, (flip_rows, flip_cols), source, notes = projection_geometry(
             [(ds, i) for i in range(n)],

@@ -22,7 +22,7 @@ import numpy as np
 from app.dicom import uids
 from app.dicom.readers.attrs import first_item, functional_group, get_float, get_floats, get_text
 from app.dicom.readers.base import Header, Loadable, ReaderPlugin, breast_identity
-from app.dicom.readers.pixels import apply_mapping, decode_frames, read_full, value_mapping
+from app.dicom.readers.pixels import apply_mapping, check_frame_count, decode_frames, read_full, value_mapping
 from app.dicom.views import detector_to_patient, disk_flips
 from app.errors import InputError
 
@@ -166,15 +166,9 @@ class TomoVolumeReader(ReaderPlugin):
 
         path = loadable.headers[0].path
         ds = read_full(path)
+        check_frame_count(ds, path, required=True)
         stored = decode_frames(ds, path)
         n = stored.shape[0]
-        per_frame = ds.get("PerFrameFunctionalGroupsSequence")
-        try:
-            n_items = len(per_frame) if per_frame is not None else 0
-        except Exception:
-            n_items = 0
-        if n_items != n:
-            raise InputError(f"{path}: NumberOfFrames is {n} but PerFrameFunctionalGroupsSequence has {n_items} items")
         frames = []
         for k in range(n):
             pos = get_floats(functional_group(ds, k, "PlanePositionSequence"), "ImagePositionPatient")
