@@ -2,7 +2,7 @@
 # Install the Debian packages Crescent's GUI, validators and test PACS need.
 # Installs only what is missing; needs root (or passwordless sudo) to install.
 set -euo pipefail
-PACKAGES=(xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 libegl1 libgl1 libglx-mesa0 dicom3tools dcmtk orthanc)
+PACKAGES=(xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 libegl1 libgl1 libglx-mesa0 dicom3tools dcmtk orthanc poppler-utils)
 if [ "$#" -gt 0 ]; then PACKAGES=("$@"); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
