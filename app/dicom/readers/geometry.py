@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from app.dicom.isocenter import ViewPose, decode_view
-from app.dicom.readers.attrs import first_item, functional_group, get_float, get_floats
+from app.dicom.readers.attrs import first_item, functional_group, get_float, get_floats, get_value
 from app.errors import InputError
 
 __all__ = ["GeometryAssumedWarning", "preset_for_equipment", "projection_geometry", "pixel_spacing"]
@@ -127,6 +127,8 @@ def frame_angle_deg(ds, frame: int) -> float | None:
     or the X-Ray 3D Acquisition Sequence's Per Projection Acquisition Sequence)."""
     pos = functional_group(ds, frame, "PositionerPositionSequence")
     angle = get_float(pos, "PositionerPrimaryAngle")
+    if angle is None and get_value(ds, "NumberOfFrames", 1) in (1, "1", None):
+        angle = get_float(ds, "PositionerPrimaryAngle")  # single-frame image: top level
     if angle is not None:
         return angle
     acq = first_item(ds, "XRay3DAcquisitionSequence")
