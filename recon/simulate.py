@@ -36,7 +36,8 @@ The returned :class:`recon.ProjectionSet` has ``is_line_integral=False`` and the
 ``metadata`` keys: ``simulated`` (True), ``for_processing`` (True), ``dose_factor``,
 ``photons_per_pixel`` (N0), ``i0_adu`` (mean signal of an unattenuated pixel, gain x N0 +
 offset), ``dark_offset_adu``, ``gain_adu_per_photon``, ``electronic_noise_adu``,
-``energy_kev``, ``noise`` (bool), ``noise_seed`` and ``phantom`` (a short description).
+``energy_kev``, ``noise`` (bool), ``noise_seed``, ``phantom`` (a short description) and,
+for a breast phantom, ``thickness_mm``.
 
 Reduced dose
 ------------
@@ -89,9 +90,12 @@ def electronic_noise_photons(pixel_mm: tuple[float, float]) -> float:
 
 
 def _describe(phantom) -> dict:
-    if hasattr(phantom, "truth") and hasattr(phantom, "seed"):
-        return {"kind": type(phantom).__name__, "seed": int(phantom.seed)}
-    return {"kind": type(phantom).__name__}
+    out = {"kind": type(phantom).__name__}
+    for key in ("seed", "thickness_mm", "support_height_mm"):
+        value = getattr(phantom, key, None)
+        if isinstance(value, int | float | np.integer | np.floating):
+            out[key] = int(value) if key == "seed" else float(value)
+    return out
 
 
 def _split(phantom) -> tuple[Volume | None, tuple[Ellipsoid, ...]]:
@@ -276,6 +280,8 @@ def expose(
         "noise_seed": None if seed is None else int(seed),
         "phantom": dict(phantom_description or {}),
     }
+    if phantom_description and "thickness_mm" in phantom_description:
+        metadata["thickness_mm"] = float(phantom_description["thickness_mm"])
     mas = np.full(n_views, REFERENCE_TOTAL_MAS * dose / n_views)
     return ProjectionSet(out, geometry, exposure_mas=mas, is_line_integral=False, metadata=metadata)
 

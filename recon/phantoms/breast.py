@@ -13,8 +13,9 @@ Model (all in the detector frame of DESIGN.md, mm)
   the breast (skin excluded) is glandular; a layer of subcutaneous fat under the skin is
   kept free of glands. Breast density categories a-d map to glandular fractions
   (:data:`DENSITY_GLANDULAR_FRACTION`).
-* MLO views add the pectoral muscle: a triangle along the chest wall at the upper end
-  (+y for right, -y for left breasts).
+* MLO views add the pectoral muscle: a triangle along the chest wall at the superior
+  (axillary) end, which is -y for right and +y for left breasts in the detector frame
+  (the patient mapping of ``app.dicom.views.detector_to_patient``).
 * Masses (round, oval, irregular, spiculated) and architectural distortion are drawn into
   the voxels with partial-volume fractions; calcifications (0.1-0.5 mm, single or in
   grouped clusters) stay analytic ellipsoids (:mod:`recon.phantoms.analytic`), projected
@@ -454,7 +455,8 @@ def breast_phantom(
     tissue = np.where(gland, materials.MU_GLANDULAR, materials.MU_ADIPOSE).astype(np.float32)
     tissue = np.where(dists < SKIN_MM, np.float32(materials.MU_SKIN), tissue)
     if view_code == "MLO":
-        sgn = 1.0 if laterality == "R" else -1.0
+        # superior (axilla) side: -y for right, +y for left MLO (app.dicom.views.detector_to_patient)
+        sgn = -1.0 if laterality == "R" else 1.0
         span = 0.7 * width
         s = (sgn * grid.y_mm - (width / 2 - span)) / span  # 0 at the muscle's lower tip, 1 at the top
         reach = 0.3 * depth * np.clip(s, 0.0, None)

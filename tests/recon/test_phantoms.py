@@ -148,7 +148,8 @@ def test_mlo_has_pectoral_muscle_on_the_laterality_side():
     y = rmlo.volume.grid.y_mm
     r_rows = np.nonzero(muscle(rmlo).any(axis=(0, 2)))[0]
     l_rows = np.nonzero(muscle(lmlo).any(axis=(0, 2)))[0]
-    assert y[r_rows].mean() > 0 > y[l_rows].mean()
+    # superior end: -y for the right breast, +y for the left (app.dicom.views)
+    assert y[r_rows].mean() < 0 < y[l_rows].mean()
     # muscle hugs the chest wall
     x = rmlo.volume.grid.x_mm
     assert x[np.nonzero(muscle(rmlo).any(axis=(0, 1)))[0]].max() < 0.35 * rmlo.depth_mm

@@ -193,7 +193,13 @@ def test_simulated_phantom_acquisition(ge_small):
     done = []
     ps = simulate_acquisition(phantom, ge_small, seed=9, progress=lambda d, t, m: done.append((d, t)))
     assert done[-1][0] == done[-1][1]
-    assert ps.metadata["phantom"] == {"kind": "BreastPhantom", "seed": 4}
+    assert ps.metadata["phantom"] == {
+        "kind": "BreastPhantom",
+        "seed": 4,
+        "thickness_mm": 20.0,
+        "support_height_mm": ge_small.support_height_mm,
+    }
+    assert ps.metadata["thickness_mm"] == 20.0
     measured = to_line_integrals(ps).data
     assert np.abs(measured - clean).mean() < 0.02
     with pytest.raises(ValueError, match="below the breast support"):
