@@ -6,6 +6,6 @@ packages = find_packages(include=["app", "app.*", "recon", "recon.*", "cad", "ca
 setup(
     packages=packages + ["crescent_resources"],
     package_dir={"crescent_resources": "resources"},
-    package_data={"crescent_resources": ["**/*"]},
+    package_data={"crescent_resources": ["**/*"], "app.store.migrations": ["*.sql"]},
     include_package_data=True,
 )
