@@ -2,6 +2,7 @@
 
 from recon.geometry import Geometry, arc_geometry
 from recon.presets import PRESETS, preset_geometry, preset_names
+from recon.reconstruct import reconstruct
 from recon.types import ProjectionSet, Volume, VolumeGrid
 
 __all__ = [
@@ -13,4 +14,5 @@ __all__ = [
     "ProjectionSet",
     "Volume",
     "VolumeGrid",
+    "reconstruct",
 ]

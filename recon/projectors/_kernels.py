@@ -5,7 +5,10 @@ The system matrix of one view ``p`` factorises per slice ``k`` as
     A[(r, c), (k, j, i)] = s_p(r, c) * g[p, k] * Wv[p, k](r, j) * Wu[p, k](c, i)
 
 * ``Wu`` (columns, x): distance-driven overlap of detector pixel ``c`` with the shadow of
-  voxel column ``i`` cast at the slice centre (index/weight tables, built in numpy).
+  voxel column ``i`` cast at the slice centre. It is applied through exclusive cumulative
+  sums of each detector row along u: the overlap-weighted sum over a voxel's pixels is the
+  difference of the (linearly interpolated) cumulative sum at the voxel's two edges, so
+  the cost is two reads per voxel whatever the shadow width, with no weight tables.
 * ``Wv`` (rows, y, the tube-motion axis): the voxel row's footprint *integrated over the
   slab thickness*: the shadows of the voxel's lower and upper edge move linearly with
   height inside the slab, so the footprint is the difference of two ramps and its
@@ -15,7 +18,9 @@ The system matrix of one view ``p`` factorises per slice ``k`` as
 
 Both kernels visit the same weights, so back projection is the exact transpose of forward
 projection up to float32 rounding. Rows of the detector are processed as contiguous
-vectors (the v-phase), columns through small index tables (the u-phase).
+vectors (the v-phase), columns through the edge tables ``ne``/``fe`` (the u-phase).
+The back projection reads cumulative sums stored in float32, so its rounding error is
+about 6e-8 times the running row sum (about 1e-4 of a pixel value for 2400 columns).
 """
 
 from __future__ import annotations
@@ -104,30 +109,34 @@ def _row_range(al, bl, ah, bh, y_edge0, dy, ny, r_lo, r_hi):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def back_kernel(q, vol, views, k0, k1, vco, gscale, y_edge0, dy, c0, wu, crange, block):
-    """vol[k0:k1] += A^T q for the listed views (q already multiplied by the secants).
+def back_kernel(qc, vol, views, k0, k1, vco, gscale, y_edge0, dy, ne, fe, crange, block):
+    """vol[k0:k1] += A^T q for the listed views, from the column cumulative sums of q.
 
-    q : (len(views), nv, nu) float32, projections in the order of ``views``
+    qc : (len(views), nv, nu + 1) float32, exclusive cumulative sums along u of the
+        secant-weighted projections (``qc[..., n] = sum(q[..., :n])``)
     vol : (nz, ny, nx) float32, accumulated in place (slices k0..k1-1)
     views : int64 (P,) view indices into the tables
     vco : float64 (n_views_all, nz, 4) row-map coefficients (al, bl, ah, bh)
     gscale : float32 (n_views_all, nz) per (view, slice) weight (dz, or FBP weights)
-    c0 : int32 (n_views_all, nz, nx) first detector column of each voxel column
-    wu : float32 (n_views_all, nz, nx, Tu) column weights
-    crange : int64 (n_views_all, nz, 2) detector columns [lo, hi) touched
+    ne, fe : (n_views_all, nz, nx + 1) int32 / float32: voxel column edge ``e`` lands at
+        ``ne + fe`` in cumulative-sum coordinates (clipped to [0, nu])
+    crange : int64 (n_views_all, nz, 2) cumulative-sum columns [lo, hi) read
+
+    The distance-driven overlap sum over pixels of voxel column i is the difference of the
+    linearly interpolated cumulative sum at its two edges: two reads per voxel, whatever the
+    shadow width, and shared edges between neighbours.
     """
     P = views.shape[0]
-    nv = q.shape[1]
-    nu = q.shape[2]
+    nv = qc.shape[1]
+    nu1 = qc.shape[2]
     ny = vol.shape[1]
     nx = vol.shape[2]
-    tu = wu.shape[3]
-    pad = tu + 1
     nblocks = (ny + block - 1) // block
     for b in prange(nblocks):
         j_start = b * block
         j_stop = min(ny, j_start + block)
-        tmp = np.zeros(nu + 2 * pad, dtype=np.float32)
+        tmp = np.zeros(nu1 + 1, dtype=np.float32)
+        edges = np.zeros(nx + 1, dtype=np.float32)
         wbuf = np.empty(nv + 2, dtype=np.float64)
         for k in range(k0, k1):
             for pp in range(P):
@@ -141,15 +150,16 @@ def back_kernel(q, vol, views, k0, k1, vco, gscale, y_edge0, dy, c0, wu, crange,
                 ch = crange[p, k, 1]
                 if ch <= cl:
                     continue
-                qp = q[pp]
-                c0pk = c0[p, k]
-                wupk = wu[p, k]
+                n = ch - cl
+                qp = qc[pp]
+                nepk = ne[p, k]
+                fepk = fe[p, k]
                 for j in range(j_start, j_stop):
                     rf, T = _vtaps(j, al, bl, ah, bh, y_edge0, dy, nv, wbuf)
                     if T == 0:
                         continue
-                    tview = tmp[pad + cl : pad + ch]
-                    n = ch - cl
+                    # v-phase: slab-integrated combination of detector rows (contiguous)
+                    tview = tmp[cl:ch]
                     w = F32(wbuf[0] * g)
                     row = qp[rf, cl:ch]
                     for c in range(n):
@@ -159,42 +169,41 @@ def back_kernel(q, vol, views, k0, k1, vco, gscale, y_edge0, dy, c0, wu, crange,
                         row = qp[rf + t, cl:ch]
                         for c in range(n):
                             tview[c] += w * row[c]
+                    # u-phase: interpolate the cumulative sum at the voxel edges, difference
+                    for e in range(nx + 1):
+                        m = np.uint64(nepk[e])
+                        a = tmp[m]
+                        edges[e] = a + fepk[e] * (tmp[m + np.uint64(1)] - a)
                     vrow = vol[k, j]
                     for i in range(nx):
-                        ci = c0pk[i] + pad
-                        s = F32(0.0)
-                        for t in range(tu):
-                            s += wupk[i, t] * tmp[ci + t]
-                        vrow[i] += s
+                        vrow[i] += edges[i + 1] - edges[i]
     return vol
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def forward_kernel(vol, q, views, k0, k1, vco, gscale, y_edge0, dy, i0, wi, crange, block):
-    """q += A vol[k0:k1] for the listed views (before multiplying by the secants).
+def forward_kernel(vol, qc, views, k0, k1, vco, gscale, y_edge0, dy, ne, fe, crange, block):
+    """qc += the transpose of :func:`back_kernel` (in cumulative-sum coordinates).
 
-    q : (len(views), nv, nu) float32, accumulated in place
-    i0 : int32 (n_views_all, nz, nu) first voxel column of each detector column
-    wi : float32 (n_views_all, nz, nu, Ti) weights (the transpose of ``wu``)
-    Other arguments as in :func:`back_kernel`.
+    ``qc`` (len(views), nv, nu + 1) receives the adjoint of the cumulative-sum domain;
+    :func:`reverse_cumsum_secant` turns it into projections. Parallel over blocks of
+    detector rows, so every work item owns its output rows.
     """
     P = views.shape[0]
-    nv = q.shape[1]
-    nu = q.shape[2]
+    nv = qc.shape[1]
+    nu1 = qc.shape[2]
     ny = vol.shape[1]
     nx = vol.shape[2]
-    ti = wi.shape[3]
-    pad = ti + 1
     nblocks = (nv + block - 1) // block
     for b in prange(nblocks):
         r_start = b * block
         r_stop = min(nv, r_start + block)
-        tmp = np.zeros(nu, dtype=np.float32)
-        vpad = np.zeros(nx + 2 * pad, dtype=np.float32)
+        tmp = np.zeros(nu1 + 1, dtype=np.float32)
+        dlo = np.empty(nx + 1, dtype=np.float32)
+        dhi = np.empty(nx + 1, dtype=np.float32)
         wbuf = np.empty(nv + 2, dtype=np.float64)
         for pp in range(P):
             p = views[pp]
-            qp = q[pp]
+            qp = qc[pp]
             for k in range(k0, k1):
                 al = vco[p, k, 0]
                 bl = vco[p, k, 1]
@@ -206,8 +215,8 @@ def forward_kernel(vol, q, views, k0, k1, vco, gscale, y_edge0, dy, i0, wi, cran
                 if ch <= cl:
                     continue
                 n = ch - cl
-                i0pk = i0[p, k]
-                wipk = wi[p, k]
+                nepk = ne[p, k]
+                fepk = fe[p, k]
                 j0, j1 = _row_range(al, bl, ah, bh, y_edge0, dy, ny, r_start, r_stop - 1)
                 for j in range(j0, j1 + 1):
                     rf, T = _vtaps(j, al, bl, ah, bh, y_edge0, dy, nv, wbuf)
@@ -217,27 +226,38 @@ def forward_kernel(vol, q, views, k0, k1, vco, gscale, y_edge0, dy, i0, wi, cran
                     t_hi = min(T, r_stop - rf)
                     if t_hi <= t_lo:
                         continue
+                    # u-phase (transposed): edge differences splatted into the cumsum domain.
+                    # Two passes, each touching increasing addresses (no store-to-load chain).
+                    tview = tmp[cl:ch]
+                    for c in range(n):
+                        tview[c] = F32(0.0)
                     vrow = vol[k, j]
-                    for i in range(nx):
-                        vpad[pad + i] = vrow[i]
-                    for c in range(cl, ch):
-                        ii = i0pk[c] + pad
-                        s = F32(0.0)
-                        for t in range(ti):
-                            s += wipk[c, t] * vpad[ii + t]
-                        tmp[c] = s
-                    tv = tmp[cl:ch]
+                    dlo[0] = -vrow[0]
+                    for e in range(1, nx):
+                        dlo[e] = vrow[e - 1] - vrow[e]
+                    dlo[nx] = vrow[nx - 1]
+                    for e in range(nx + 1):
+                        dhi[e] = fepk[e] * dlo[e]
+                        dlo[e] -= dhi[e]
+                    for e in range(nx + 1):
+                        tmp[np.uint64(nepk[e])] += dlo[e]
+                    for e in range(nx + 1):
+                        tmp[np.uint64(nepk[e]) + np.uint64(1)] += dhi[e]
+                    # v-phase (transposed): add to the detector rows of this block
                     for t in range(t_lo, t_hi):
                         w = F32(wbuf[t] * g)
                         row = qp[rf + t, cl:ch]
                         for c in range(n):
-                            row[c] += w * tv[c]
-    return q
+                            row[c] += w * tview[c]
+    return qc
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def secant_multiply(q, views, src, u0, v0, du, dv, out):
-    """out[p] = q[p] * sec(ray through each pixel centre) for a flat detector at z = 0."""
+def cumsum_secant(q, views, src, u0, v0, du, dv, out):
+    """out[p, r, :] = exclusive cumulative sum along u of q[p, r, :] * sec(ray of each pixel).
+
+    ``out`` has one more column than ``q``. The running sums are kept in float64.
+    """
     P = q.shape[0]
     nv = q.shape[1]
     nu = q.shape[2]
@@ -245,15 +265,49 @@ def secant_multiply(q, views, src, u0, v0, du, dv, out):
         pp = pr // nv
         r = pr % nv
         p = views[pp]
-        xs = src[p, 0]
-        ys = src[p, 1]
         zs = src[p, 2]
-        dyr = v0 + (r + 0.5) * dv - ys
-        base = zs * zs + dyr * dyr
-        inv = 1.0 / zs
+        dyr = v0 + (r + 0.5) * dv - src[p, 1]
+        inv2 = F32(1.0 / (zs * zs))
+        base = F32(1.0 + dyr * dyr / (zs * zs))
+        x0 = F32(u0 + 0.5 * du - src[p, 0])
+        dux = F32(du)
         qrow = q[pp, r]
         orow = out[pp, r]
+        # weighted values first (vectorised), then the running sum
         for c in range(nu):
-            dx = u0 + (c + 0.5) * du - xs
-            orow[c] = qrow[c] * F32(math.sqrt(base + dx * dx) * inv)
+            dx = x0 + dux * F32(c)
+            orow[c + 1] = qrow[c] * math.sqrt(base + dx * dx * inv2)
+        acc = 0.0
+        orow[0] = F32(0.0)
+        for c in range(1, nu + 1):
+            acc += orow[c]
+            orow[c] = F32(acc)
+    return out
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def reverse_cumsum_secant(qc, views, src, u0, v0, du, dv, out):
+    """out[p, r, c] = sec(ray of pixel c) * sum(qc[p, r, c + 1:]): the transpose of :func:`cumsum_secant`."""
+    P = out.shape[0]
+    nv = out.shape[1]
+    nu = out.shape[2]
+    for pr in prange(P * nv):
+        pp = pr // nv
+        r = pr % nv
+        p = views[pp]
+        zs = src[p, 2]
+        dyr = v0 + (r + 0.5) * dv - src[p, 1]
+        inv2 = F32(1.0 / (zs * zs))
+        base = F32(1.0 + dyr * dyr / (zs * zs))
+        x0 = F32(u0 + 0.5 * du - src[p, 0])
+        dux = F32(du)
+        crow = qc[pp, r]
+        orow = out[pp, r]
+        acc = 0.0
+        for c in range(nu - 1, -1, -1):
+            acc += crow[c + 1]
+            orow[c] = F32(acc)
+        for c in range(nu):
+            dx = x0 + dux * F32(c)
+            orow[c] = orow[c] * math.sqrt(base + dx * dx * inv2)
     return out

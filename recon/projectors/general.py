@@ -21,7 +21,7 @@ from recon.projectors.base import Projector
 from recon.projectors.separable import SeparableProjector
 from recon.types import VolumeGrid
 
-__all__ = ["GeneralProjector", "virtual_flat_geometry"]
+__all__ = ["GeneralProjector", "rebin_to_virtual", "virtual_flat_geometry"]
 
 
 def virtual_flat_geometry(geometry: Geometry, *, margin_px: int = 2) -> Geometry:
@@ -188,3 +188,68 @@ class GeneralProjector(Projector):
         idx = self._views(views)
         q = self._check_projections(projections, idx.size)
         return self.flat.back(self.resample_adjoint(q, idx), views=idx)
+
+
+@njit(parallel=True, cache=True)
+def _rebin(real, virt, views, src, org, udir, vdir, nrm, du, dv, vx0, vy0, vdu, vdv):
+    """virt[pp] = real detector values interpolated where the ray to each virtual pixel meets it.
+
+    Bilinear, with coordinates clamped to the detector (edge values extend outward).
+    """
+    P, nvv, nuv = virt.shape
+    nv, nu = real.shape[1], real.shape[2]
+    for pr in prange(P * nvv):
+        pp = pr // nvv
+        r = pr % nvv
+        p = views[pp]
+        sx, sy, sz = src[p, 0], src[p, 1], src[p, 2]
+        hy = vy0 + (r + 0.5) * vdv
+        num = nrm[p, 0] * (org[p, 0] - sx) + nrm[p, 1] * (org[p, 1] - sy) + nrm[p, 2] * (org[p, 2] - sz)
+        for c in range(nuv):
+            hx = vx0 + (c + 0.5) * vdu
+            dx, dy, dz = hx - sx, hy - sy, -sz
+            t = num / (nrm[p, 0] * dx + nrm[p, 1] * dy + nrm[p, 2] * dz)
+            px = sx + t * dx - org[p, 0]
+            py = sy + t * dy - org[p, 1]
+            pz = sz + t * dz - org[p, 2]
+            fc = (px * udir[p, 0] + py * udir[p, 1] + pz * udir[p, 2]) / du - 0.5
+            fr = (px * vdir[p, 0] + py * vdir[p, 1] + pz * vdir[p, 2]) / dv - 0.5
+            fr = min(max(fr, 0.0), nv - 1.0)
+            fc = min(max(fc, 0.0), nu - 1.0)
+            r0 = min(int(fr), nv - 2) if nv > 1 else 0
+            c0 = min(int(fc), nu - 2) if nu > 1 else 0
+            wr = fr - r0
+            wc = fc - c0
+            r1 = min(r0 + 1, nv - 1)
+            c1 = min(c0 + 1, nu - 1)
+            virt[pp, r, c] = (1.0 - wr) * ((1.0 - wc) * real[pp, r0, c0] + wc * real[pp, r0, c1]) + wr * (
+                (1.0 - wc) * real[pp, r1, c0] + wc * real[pp, r1, c1]
+            )
+    return virt
+
+
+def rebin_to_virtual(projector: GeneralProjector, real: np.ndarray, views: np.ndarray) -> np.ndarray:
+    """Resample real-detector frames onto the projector's virtual flat plane (for FBP).
+
+    Unlike :meth:`GeneralProjector.resample_adjoint` this is an interpolation (an approximate
+    inverse of ``R``), not a transpose.
+    """
+    vg = projector.virtual_geometry
+    g = projector.geometry
+    virt = np.empty((views.size, *vg.detector_shape), dtype=np.float32)
+    return _rebin(
+        real,
+        virt,
+        views,
+        np.ascontiguousarray(g.source_mm),
+        np.ascontiguousarray(g.detector_origin_mm),
+        np.ascontiguousarray(g.detector_u_dir),
+        np.ascontiguousarray(g.detector_v_dir),
+        np.ascontiguousarray(g.detector_normal),
+        float(g.pixel_mm[1]),
+        float(g.pixel_mm[0]),
+        float(vg.detector_origin_mm[0, 0]),
+        float(vg.detector_origin_mm[0, 1]),
+        float(vg.pixel_mm[1]),
+        float(vg.pixel_mm[0]),
+    )
