@@ -426,8 +426,15 @@ class FindingsSession:
         extra = [m for m in b.marks if m.family not in fam_a]
         if not extra:
             raise ValueError("the other finding has no mark on a view this finding lacks")
-        merged = replace(a, marks=tuple(sorted(a.marks + tuple(extra), key=lambda m: m.family)))
+        merged = replace(
+            a,
+            marks=tuple(sorted(a.marks + tuple(extra), key=lambda m: m.family)),
+            cad_id=a.cad_id or b.cad_id,
+        )
         self._findings.pop(b.id)
+        for cad_id, d in list(self._decisions.items()):  # a CAD mark accepted into b now points at a
+            if d.finding_id == b.id:
+                self._decisions[cad_id] = replace(d, finding_id=a.id)
         self._changed(
             "finding_removed", b.id, action="merge_into", reader=reader, detail={"before": b.to_json(), "into": a.id}
         )
