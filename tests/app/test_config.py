@@ -87,7 +87,7 @@ _scalar = st.one_of(
 _leaf = st.dictionaries(_text, st.one_of(_scalar, st.lists(_scalar, max_size=3)), max_size=4)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.dictionaries(_text, st.one_of(_leaf, st.dictionaries(_text, _leaf, max_size=3)), max_size=4))
 def test_toml_writer_round_trips_through_tomllib(data):
     assert tomllib.loads(dumps_toml(data)) == data

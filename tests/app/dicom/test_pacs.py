@@ -196,3 +196,40 @@ def test_cli_echo_find_retrieve_send(orthanc, sent, tmp_path, capsys):
     assert main(["pacs", "--timeout", "2", "echo", f"X@127.0.0.1:{free_port()}"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "unknown PACS peer 'nowhere'" in err[0] and "connection refused" in err[1]
+
+
+# ------------------------------------------------------------------ the DBT objects Crescent writes
+
+
+def test_dbt_objects_index_send_and_come_back_bit_exact(orthanc, peer, tmp_path):
+    """Projections (Breast Projection For Processing), a BTO and a synthetic 2D made by app.dicom's
+    writers: indexed with the right worklist attributes, linked as derived, sent, retrieved by C-GET."""
+    from app.dicom import PatientStudy, write_projection_set, write_synthetic_2d, write_tomosynthesis
+    from tests.app.dicom.conftest import make_projections, make_volume
+
+    study = PatientStudy(patient_name="Tomo^Tess", patient_id="DBT-1", laterality="L", view="MLO")
+    projections = make_projections(n_views=9)
+    volume = make_volume(projections.geometry)
+    with Store.open(tmp_path / "a") as store:
+        made = store.root / "derived" / study.study_instance_uid
+        made.mkdir(parents=True)
+        proj = write_projection_set(projections, tmp_path / "proj.dcm", study=study)
+        bto = write_tomosynthesis(volume, made / "bto.dcm", study=study, projections=projections, source=proj)
+        syn = write_synthetic_2d(volume.data.max(axis=0), made / "syn.dcm", study=study, pixel_mm=0.5, source=bto)
+        store.add_file(proj.path)
+        vol = store.add_derived("volume", bto.path, sources=[proj.sop_instance_uid], software="crescent test")
+        store.add_derived("synthetic2d", syn.path, source_ids=[vol.id])
+        frames = {i.sop_class_uid: (i.frames, i.laterality, i.view, i.origin) for i in store.instances()}
+        assert frames == {
+            proj.sop_class_uid: (9, "L", "MLO", "imported"),
+            bto.sop_class_uid: (volume.data.shape[0], "L", "MLO", "made"),
+            syn.sop_class_uid: (1, "L", "MLO", "made"),
+        }
+        assert store.studies()[0].views == ("LMLO",)
+        result = send(peer, store.files(study.study_instance_uid), local=LOCAL)
+        assert (result.sent, result.errors) == (3, [])
+        originals = store.files(study.study_instance_uid)
+    with Store.open(tmp_path / "b") as other:
+        got = retrieve(peer, study.study_instance_uid, store=other, local=LOCAL, method="get")
+        assert (got.added, got.errors) == (3, [])
+        _assert_bit_exact(other.files(study.study_instance_uid), originals)
