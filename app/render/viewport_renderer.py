@@ -40,6 +40,7 @@ class ViewportRenderer:
         self.renderer = vtkRenderer()
         self.renderer.SetLayer(0)
         self.renderer.SetBackground(0.0, 0.0, 0.0)
+        self.renderer.SetBackground2(0.10, 0.11, 0.16)
         render_window.AddRenderer(self.renderer)
         self.image = ImageSliceAdapter(state, self.renderer)
         self.items = OverlayItemsAdapter(state, self.renderer)
@@ -99,6 +100,9 @@ class ViewportRenderer:
         if size[0] > 0 and size[1] > 0:
             self._size = (size[0], size[1])
         g = self.geometry
+        empty = self.state.image is None
+        if bool(self.renderer.GetGradientBackground()) != empty:
+            self.renderer.SetGradientBackground(empty)  # an empty viewport shows a dim gradient
         for adapter in self.adapters:
             adapter.update(g)
         self.frames += 1
