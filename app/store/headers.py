@@ -243,6 +243,8 @@ def _header(ds, path: Path) -> InstanceHeader:
         if not value and keyword == "SOPInstanceUID" and meta is not None:
             value = _text(meta, "MediaStorageSOPInstanceUID")
         if not value:
+            if _ends_before(path, keyword):
+                raise InputError(f"{path}: truncated: the file ends before {keyword}")
             raise InputError(f"{path}: missing {keyword}")
         if len(value) > 64:
             raise InputError(f"{path}: {keyword} is longer than 64 characters: {value[:70]!r}")
@@ -287,6 +289,21 @@ def _header(ds, path: Path) -> InstanceHeader:
         presentation_intent=_text(ds, "PresentationIntentType"),
         image_type=_text(ds, "ImageType"),
     )
+
+
+def _ends_before(path: Path, keyword: str) -> bool:
+    """Whether the file's last readable element comes before ``keyword``'s tag (a truncated file)."""
+    import pydicom
+    from pydicom.datadict import tag_for_keyword
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(path, stop_before_pixels=True)
+        last = max((int(t) for t in ds.keys()), default=0)
+    except Exception:
+        return False
+    return 0 < last < tag_for_keyword(keyword)
 
 
 def read_header(path: str | os.PathLike[str]) -> InstanceHeader:
