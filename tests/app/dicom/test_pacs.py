@@ -192,6 +192,8 @@ def test_cli_echo_find_retrieve_send(orthanc, sent, tmp_path, capsys):
     # send a study back from the store by its UID: Orthanc already has it, and accepts it again
     assert main(["--store", store, "pacs", "send", "o", study_uid, "-q"]) == 0
     assert "sent 7 files, 0 failed" in capsys.readouterr().out
+    assert main(["--store", store, "pacs", "send", "o", study_uid, "--derived", "-q"]) == 2  # it has none
+    assert "nothing to send" in capsys.readouterr().err
     assert main(["pacs", "echo", "nowhere"]) == 2
     assert main(["pacs", "--timeout", "2", "echo", f"X@127.0.0.1:{free_port()}"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
