@@ -422,10 +422,10 @@ def reduce_dose(
 def to_line_integrals(projections: ProjectionSet, *, i0_adu: float | None = None) -> ProjectionSet:
     """``-log((S - offset) / (I0 - offset))`` with the simulation's I0 and offset.
 
-    A minimal conversion for simulated data (``recon.preprocess`` is the general one, with
-    I0 from the unattenuated region, gain maps and warnings). Signal at or below the offset
-    is clipped to half a photon; the number of clipped pixels is recorded in
-    ``metadata["clipped_pixels"]``.
+    The simulation's exact I0 and offset (from ``metadata``, or ``i0_adu``) are handed to
+    :func:`recon.preprocess.line_integrals`, which otherwise estimates I0 from the brightest
+    pixels. Signal below half a photon above the offset is clipped there first (no
+    warning); the number of clipped pixels is recorded in ``metadata["clipped_pixels"]``.
     """
     if not isinstance(projections, ProjectionSet):
         raise TypeError(
@@ -438,14 +438,16 @@ def to_line_integrals(projections: ProjectionSet, *, i0_adu: float | None = None
     gain = float(projections.metadata.get("gain_adu_per_photon", 1.0))
     if not i0 > offset:
         raise ValueError(f"to_line_integrals: I0 ({i0}) must exceed the dark offset ({offset})")
+    from recon.preprocess import line_integrals
+
     s = projections.data.astype(np.float64) - offset
     floor = 0.5 * gain
     clipped = int(np.count_nonzero(s < floor))
-    li = -np.log(np.maximum(s, floor) / (i0 - offset))
+    li = line_integrals(np.maximum(s, floor), i0=i0 - offset)
     meta = dict(projections.metadata)
     meta["clipped_pixels"] = clipped
     return ProjectionSet(
-        li.astype(np.float32),
+        li,
         projections.geometry,
         exposure_mas=projections.exposure_mas,
         is_line_integral=True,
