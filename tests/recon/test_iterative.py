@@ -193,3 +193,42 @@ def test_invalid_inputs(case):
     other = VolumeGrid(shape=(4, 10, 10), voxel_mm=(1, 1, 1), origin_mm=(30, 0, 5))
     with pytest.raises(ValueError, match="grid"):
         METHODS["sart"](y, geom, other, projector=proj)
+
+
+def test_tv_beats_fbp_at_reduced_dose(case):
+    """At 1/5 of the dose, TV gives a higher mass CNR than FBP without a wider ASF or lower MTF50."""
+    from recon.fbp import fbp
+    from recon.metrics import line_mtf
+    from recon.phantoms import Ellipsoid, rotation_matrix
+    from recon.simulate import expose, to_line_integrals
+
+    geom, grid, proj = case
+    z = grid.z_mm
+    mass = sphere((12.0, -6.0, z[15]), 6.0, 0.01)
+    bead = sphere((26.0, -4.0, z[10]), 1.2, 0.3)
+    wire = Ellipsoid(
+        center_mm=(20.0, 8.0, z[20]),
+        semi_axes_mm=(8.0, 0.1, 0.1),
+        mu_per_mm=5.0,
+        rotation=rotation_matrix(yaw_rad=np.deg2rad(3.0)),
+    )
+    li = slab_line_integrals(geom, MU, z[0] - 0.5, z[-1] + 0.5)
+    li += ellipsoid_line_integrals([mass, bead, wire], geom, subsamples=4)
+    y = to_line_integrals(expose(li, geom, dose_factor=0.2, seed=11)).data
+
+    def measure(x):
+        k, j, i = grid.mm_to_index(mass.center_mm)
+        sl = x[int(round(k))]
+        feat = disc_mask(sl.shape, (j, i), 1.0 / PIX)
+        ring = disc_mask(sl.shape, (j, i), 7.0 / PIX) & ~disc_mask(sl.shape, (j, i), 5.0 / PIX)
+        asf = artifact_spread(x, grid, bead.center_mm, roi_radius_mm=0.5, background_offset_mm=3.0)
+        k, j, i = (int(round(v)) for v in grid.mm_to_index(wire.center_mm))
+        mtf = line_mtf(x[k, j - 8 : j + 9, i - 15 : i + 16], pixel_mm=PIX, axis="y")
+        nyq = 0.5 / PIX
+        return cnr(sl, feat, ring), asf.fwhm_mm, (nyq if np.isnan(mtf.mtf50) else mtf.mtf50)
+
+    c_fbp, asf_fbp, mtf_fbp = measure(fbp(y, geom, grid, projector=proj))
+    c_tv, asf_tv, mtf_tv = measure(METHODS["tv"](y, geom, grid, projector=proj))
+    assert c_tv > 1.5 * c_fbp > 0
+    assert asf_tv <= asf_fbp + 0.1
+    assert mtf_tv >= 0.95 * mtf_fbp
