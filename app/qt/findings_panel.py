@@ -164,3 +164,18 @@ class QtFindingsPanel(QtWidgets.QWidget):
     def closeEvent(self, event):
         self._unsubscribe()
         super().closeEvent(event)
+
+
+def start_autosave_timer(parent: QtCore.QObject, autosaver, *, interval_ms: int = 100) -> QtCore.QTimer:
+    """Poll ``autosaver`` (an :class:`app.store.findings.Autosaver`) every ``interval_ms`` on the GUI thread.
+
+    With the autosaver's default ``max_delay_s`` of 0.9 s this saves every edit within a second.
+    The timer stops with ``parent``; call ``autosaver.close()`` when the study closes.
+    """
+    if interval_ms <= 0 or interval_ms > 100:
+        raise ValueError(f"interval_ms must be in 1..100 to save within a second, got {interval_ms}")
+    timer = QtCore.QTimer(parent)
+    timer.setInterval(int(interval_ms))
+    timer.timeout.connect(autosaver.poll)
+    timer.start()
+    return timer

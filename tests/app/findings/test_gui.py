@@ -132,3 +132,23 @@ def test_cad_accept_and_dismiss_buttons(qtbot):
     panel.dismiss_button.click()
     assert s.cad_decisions["b"].decision == "dismissed"
     assert "dismissed" in panel.cad_list.item(1).text() and "accepted" in panel.cad_list.item(0).text()
+
+
+def test_autosave_timer_saves_from_the_event_loop(qtbot):
+    from PySide6 import QtCore
+
+    from app.qt.findings_panel import start_autosave_timer
+    from app.store.findings import Autosaver
+
+    s = FindingsSession(STUDY)
+    saved = []
+    t = [0.0]
+    saver = Autosaver(s, lambda snap: saved.append(snap["revision"]), clock=lambda: t[0])
+    owner = QtCore.QObject()
+    timer = start_autosave_timer(owner, saver)
+    s.add_finding("mass", "L")
+    t[0] = 0.5  # the fake clock says the edit is old enough; the timer does the rest
+    qtbot.waitUntil(lambda: saved == [1], timeout=2000)
+    assert timer.isActive()
+    with pytest.raises(ValueError):
+        start_autosave_timer(owner, saver, interval_ms=500)
