@@ -180,7 +180,7 @@ def track_features(
     pitch = min(geometry.pixel_mm)
     search_px = search_mm / pitch
     z_grid = np.arange(z_range_mm[0], z_range_mm[1] + 0.5, 0.5)
-    obs_all, pts, strengths = [], [], []
+    preds, strengths = [], []
     for rp in ref_peaks:
         cand = _backproject(geometry, ref, rp[:2], z_grid)
         proj = geometry.project_points(cand)  # (views, nz, 2)
@@ -192,33 +192,52 @@ def track_features(
             d = np.linalg.norm(proj[v][:, None, :] - peaks[v][None, :, :2], axis=2).min(axis=1)
             score += np.exp(-0.5 * (d / 1.0) ** 2)
         best = int(np.argmax(score))
-        pred = proj[:, best, :]
-        obs = np.full((n, 2), np.nan)
-        for v in range(n):
-            if v == ref:
-                obs[v] = rp[:2]
-                continue
-            if peaks[v].shape[0] == 0:
-                continue
-            d = np.linalg.norm(peaks[v][:, :2] - pred[v], axis=1)
-            i = int(np.argmin(d))
-            if d[i] <= search_px:
-                obs[v] = peaks[v][i, :2]
-        if np.all(np.isfinite(obs), axis=1).sum() < max(3, int(np.ceil(min_views * n))):
-            continue
-        obs_all.append(obs)
-        pts.append(triangulate(geometry, obs, cand[best]))
+        pred = proj[:, best, :].copy()
+        pred[ref] = rp[:2]
+        preds.append((pred, cand[best]))
         strengths.append(rp[2])
-    # a detection claimed by two features is ambiguous in that view: drop it from both
-    if obs_all:
-        obs_arr = np.array(obs_all)
-        for v in range(n):
-            col = obs_arr[:, v, :]
-            for i in range(len(col)):
-                if not np.all(np.isfinite(col[i])):
-                    continue
-                same = np.all(np.abs(col - col[i]) < 1e-9, axis=1)
-                if same.sum() > 1:
-                    obs_arr[same, v, :] = np.nan
-        return TrackedFeatures(obs_arr, np.array(pts), np.array(strengths), ref, tuple(peaks))
+    if not preds:
+        return TrackedFeatures(np.zeros((0, n, 2)), np.zeros((0, 3)), np.zeros(0), ref, tuple(peaks))
+    P = np.array([p for p, _ in preds])  # (J, V, 2)
+    # a rigid motion displaces every feature of a view alike: the median offset of the nearest
+    # detections is the view's offset, and features are matched again around prediction + offset
+    offsets = np.zeros((n, 2))
+    match_radius = 2.5
+    for v in range(n):
+        if v == ref or peaks[v].shape[0] == 0:
+            continue
+        det = peaks[v][:, :2]
+        cand = (det[None, :, :] - P[:, v, None, :]).reshape(-1, 2)  # every detection-minus-prediction pair
+        cand = cand[np.linalg.norm(cand, axis=1) <= search_px]
+        if cand.shape[0] == 0:
+            continue
+        # vote: the offset that brings the most features onto a detection (ties: the smallest offset)
+        shifted = P[:, v, None, :] + cand[None, :, :]  # (J, C, 2)
+        dist = np.linalg.norm(shifted[:, :, None, :] - det[None, None, :, :], axis=3).min(axis=2)
+        votes = (dist <= match_radius).sum(axis=0)
+        top = np.flatnonzero(votes == votes.max())
+        best_c = top[np.argmin(np.linalg.norm(cand[top], axis=1))]
+        # refine: median residual of the features it matched
+        hit = dist[:, best_c] <= match_radius
+        near = np.argmin(np.linalg.norm((P[hit, v] + cand[best_c])[:, None, :] - det[None], axis=2), axis=1)
+        offsets[v] = np.median(det[near] - P[hit, v], axis=0)
+    obs = np.full(P.shape, np.nan)
+    for v in range(n):
+        if v == ref:
+            obs[:, v] = P[:, v]
+            continue
+        if peaks[v].shape[0] == 0:
+            continue
+        target = P[:, v] + offsets[v]
+        dist = np.linalg.norm(target[:, None, :] - peaks[v][None, :, :2], axis=2)
+        i = np.argmin(dist, axis=1)
+        dmin = dist[np.arange(P.shape[0]), i]
+        for j in np.argsort(dmin):  # closest claims first; a detection serves one feature
+            if dmin[j] <= match_radius and not np.any(np.all(obs[:, v] == peaks[v][i[j], :2], axis=1)):
+                obs[j, v] = peaks[v][i[j], :2]
+    found = np.all(np.isfinite(obs), axis=2).sum(axis=1)
+    keep = found >= max(3, int(np.ceil(min_views * n)))
+    if keep.any():
+        pts = np.array([triangulate(geometry, obs[j], preds[j][1]) for j in np.flatnonzero(keep)])
+        return TrackedFeatures(obs[keep], pts, np.array(strengths)[keep], ref, tuple(peaks))
     return TrackedFeatures(np.zeros((0, n, 2)), np.zeros((0, 3)), np.zeros(0), ref, tuple(peaks))

@@ -49,16 +49,18 @@ def _fit(geometry: Geometry, tracked: TrackedFeatures, mask_views: np.ndarray | 
     J, V = obs.shape[:2]
     sub = geometry.subset(np.flatnonzero(mask_views)) if mask_views is not None else None
     n_par = 3 * J + (2 if mask_views is not None else 0)
-    # each residual depends on its feature's 3 coordinates (and on the shift in moved views)
-    rows_j = np.broadcast_to(np.arange(J)[:, None, None], (J, V, 2))[ok].ravel()
-    rows_v = np.broadcast_to(np.arange(V)[None, :, None], (J, V, 2))[ok].ravel()
-    sparsity = lil_matrix((rows_j.size, n_par), dtype=int)
-    for a in range(3):
-        sparsity[np.arange(rows_j.size), 3 * rows_j + a] = 1
-    if mask_views is not None:
-        moved_rows = np.flatnonzero(mask_views[rows_v])
-        sparsity[moved_rows, 3 * J] = 1
-        sparsity[moved_rows, 3 * J + 1] = 1
+    sparsity = None
+    if n_par > 20:
+        # each residual depends on its feature's 3 coordinates (and on the shift in moved views)
+        rows_j = np.broadcast_to(np.arange(J)[:, None, None], (J, V, 2))[ok].ravel()
+        rows_v = np.broadcast_to(np.arange(V)[None, :, None], (J, V, 2))[ok].ravel()
+        sparsity = lil_matrix((rows_j.size, n_par), dtype=int)
+        for a in range(3):
+            sparsity[np.arange(rows_j.size), 3 * rows_j + a] = 1
+        if mask_views is not None:
+            moved_rows = np.flatnonzero(mask_views[rows_v])
+            sparsity[moved_rows, 3 * J] = 1
+            sparsity[moved_rows, 3 * J + 1] = 1
 
     def res(p):
         X = p[: 3 * J].reshape(J, 3)
@@ -88,7 +90,7 @@ def fit_motion(geometry: Geometry, tracked: TrackedFeatures, *, n_candidates: in
     J, V = tracked.observed.shape[:2]
     X0, _, cost0, r0 = _fit(geometry, tracked, None, tracked.points_mm)
     n_obs = r0.size
-    best = {"model": "none", "view": None, "shift_mm": np.zeros(2), "cost": cost0, "X": X0, "mask": None}
+    best = {"model": "none", "view": None, "shift_mm": np.zeros(2), "cost": cost0, "X": X0, "mask": None, "score": 0.0}
     # candidates from the no-motion residual trace: the largest steps and the largest single-view departures
     pred0 = geometry.project_points(X0).transpose(1, 0, 2)
     with np.errstate(invalid="ignore"):
@@ -99,12 +101,47 @@ def fit_motion(geometry: Geometry, tracked: TrackedFeatures, *, n_candidates: in
         "step": [int(k) + 1 for k in np.argsort(step_gain)[::-1][:n_candidates]],
         "view": [int(k) for k in np.argsort(view_gain)[::-1][:n_candidates]],
     }
+    # each candidate is fitted feature by feature: a rigid motion moves every feature alike, a
+    # mis-tracked feature does not, so the shift is the median of the features' shifts and only
+    # the features that agree with it count
+    J0 = tracked.n_features
+    per_cost0 = np.array([_fit(geometry, tracked.select([j]), None, X0[j : j + 1])[2] for j in range(J0)])
     for model in ("step", "view"):
         for k in candidates[model]:
             mask = (np.arange(V) >= k) if model == "step" else (np.arange(V) == k)
-            X, d, cost, _ = _fit(geometry, tracked, mask, X0)
-            if cost < best["cost"]:
-                best = {"model": model, "view": k, "shift_mm": d, "cost": cost, "X": X, "mask": mask}
+            seen_moved = np.isfinite(tracked.observed[:, mask, 0]).any(axis=1)
+            seen_still = np.isfinite(tracked.observed[:, ~mask, 0]).sum(axis=1) >= 2
+            usable = np.flatnonzero(seen_moved & seen_still)
+            if usable.size < 2:
+                continue
+            shifts, gains = [], []
+            for j in usable:
+                _, sj, cj, _ = _fit(geometry, tracked.select([j]), mask, X0[j : j + 1])
+                shifts.append(sj)
+                gains.append(per_cost0[j] - cj)
+            shifts, gains = np.array(shifts), np.array(gains)
+            med = np.median(shifts, axis=0)
+            agree = np.linalg.norm(shifts - med, axis=1) <= max(0.3, 0.3 * float(np.linalg.norm(med)))
+            if agree.sum() < max(2, int(np.ceil(0.6 * usable.size))):
+                continue
+            score = float(np.sum(gains[agree]))
+            if score > best.get("score", 0.0):
+                best = {
+                    "model": model,
+                    "view": k,
+                    "shift_mm": med,
+                    "cost": cost0 - score,
+                    "X": X0,
+                    "mask": mask,
+                    "score": score,
+                    "support": usable[agree],
+                }
+    if best["mask"] is not None:
+        # the joint fit uses the agreeing features only
+        tracked = tracked.select(best["support"])
+        X0 = X0[best["support"]]
+        X, d, cost, _ = _fit(geometry, tracked, best["mask"], X0)
+        best.update(X=X, shift_mm=d)
     if best["mask"] is not None and tracked.peaks:
         # detections in displaced views may have been matched to a neighbour: re-match them to the
         # motion model's prediction and refit both models on the corrected tracks

@@ -29,7 +29,6 @@ def breast_image(
     a, b = depth_mm / pixel_mm, half_height_mm / pixel_mm
     breast = ((cc / a) ** 2 + ((rr - rc) / b) ** 2) <= 1.0
     nip_r = 2.5 / pixel_mm
-    nip_rc = (rc, a)
     if nipple:
         breast |= ((cc - a) ** 2 + (rr - rc) ** 2 <= nip_r**2) & (cc >= a - 1)
         tip = (rc, a + nip_r)
