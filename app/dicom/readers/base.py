@@ -25,7 +25,7 @@ __all__ = ["Header", "Loadable", "ReaderPlugin", "read_header", "breast_identity
 
 @dataclass(frozen=True)
 class Header:
-    """A file's path and its header (no pixel data)."""
+    """A file's path and its dataset (values over 8 KiB, pixel data included, read on access)."""
 
     path: Path
     ds: Dataset
@@ -108,7 +108,8 @@ def read_header(path) -> Header:
     """The header of one file, or an InputError naming it (non-DICOM, truncated header)."""
     path = Path(path)
     try:
-        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        # the whole file with large values (pixel data) deferred: loaders reuse this dataset
+        ds = pydicom.dcmread(path, defer_size=8192)
     except InvalidDicomError:
         raise InputError(f"{path}: not a DICOM file (no DICM preamble)") from None
     except FileNotFoundError:
@@ -117,6 +118,11 @@ def read_header(path) -> Header:
         raise InputError(f"{path}: is a folder, not a DICOM file") from None
     except Exception as exc:
         raise InputError(f"{path}: unreadable DICOM header ({type(exc).__name__}: {_short(exc)})") from None
+    try:  # parse every element now: a malformed one is this file's error, not a crash later
+        for _elem in ds.iterall():
+            pass
+    except Exception as exc:
+        raise InputError(f"{path}: malformed header element ({type(exc).__name__}: {_short(exc)})") from None
     if not get_text(ds, "SOPClassUID"):
         raise InputError(f"{path}: SOPClassUID is missing (truncated or incomplete header)")
     return Header(path, ds)

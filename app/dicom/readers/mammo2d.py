@@ -8,7 +8,7 @@ from app.dicom import uids
 from app.dicom.image2d import Mammogram
 from app.dicom.readers.attrs import first_item, get_floats, get_text
 from app.dicom.readers.base import Header, Loadable, ReaderPlugin, breast_identity
-from app.dicom.readers.pixels import apply_mapping, decode_frames, read_full, value_mapping
+from app.dicom.readers.pixels import apply_mapping, decode_frames, value_mapping
 from app.dicom.views import disk_flips, flips_from_patient_orientation
 from app.errors import InputError
 
@@ -42,7 +42,7 @@ class MammogramReader(ReaderPlugin):
 
     def load(self, loadable: Loadable, **options) -> Mammogram:
         path = loadable.headers[0].path
-        ds = read_full(path)
+        ds = loadable.headers[0].ds
         stored = decode_frames(ds, path)
         if stored.shape[0] != 1:
             raise InputError(f"{path}: NumberOfFrames is {stored.shape[0]}; a 2D mammogram has one frame")

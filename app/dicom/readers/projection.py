@@ -21,7 +21,7 @@ from app.dicom import uids
 from app.dicom.readers.attrs import functional_group, get_float, get_text
 from app.dicom.readers.base import Header, Loadable, ReaderPlugin, breast_identity
 from app.dicom.readers.geometry import frame_angle_deg, projection_geometry, thickness_of
-from app.dicom.readers.pixels import apply_mapping, check_frame_count, decode_frames, read_full, value_mapping
+from app.dicom.readers.pixels import apply_mapping, check_frame_count, decode_frames, value_mapping
 from app.dicom.views import disk_flips, flips_from_patient_orientation
 from app.errors import InputError
 
@@ -86,7 +86,7 @@ class MultiFrameProjectionReader(ReaderPlugin):
         from recon.types import ProjectionSet
 
         path = loadable.headers[0].path
-        ds = read_full(path)
+        ds = loadable.headers[0].ds
         check_frame_count(ds, path)
         stored = decode_frames(ds, path)
         n, rows, cols = stored.shape
@@ -171,7 +171,7 @@ class SingleFrameProjectionReader(ReaderPlugin):
         datasets, arrays = [], []
         shape = None
         for h in loadable.headers:
-            ds = read_full(h.path)
+            ds = h.ds
             arr = decode_frames(ds, h.path)
             if arr.shape[0] != 1:
                 raise InputError(f"{h.path}: NumberOfFrames is {arr.shape[0]}; expected one projection per file")

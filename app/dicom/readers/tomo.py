@@ -22,7 +22,7 @@ import numpy as np
 from app.dicom import uids
 from app.dicom.readers.attrs import first_item, functional_group, get_float, get_floats, get_text
 from app.dicom.readers.base import Header, Loadable, ReaderPlugin, breast_identity
-from app.dicom.readers.pixels import apply_mapping, check_frame_count, decode_frames, read_full, value_mapping
+from app.dicom.readers.pixels import apply_mapping, check_frame_count, decode_frames, value_mapping
 from app.dicom.views import detector_to_patient, disk_flips
 from app.errors import InputError
 
@@ -165,7 +165,7 @@ class TomoVolumeReader(ReaderPlugin):
         from recon.types import Volume
 
         path = loadable.headers[0].path
-        ds = read_full(path)
+        ds = loadable.headers[0].ds
         check_frame_count(ds, path, required=True)
         stored = decode_frames(ds, path)
         n = stored.shape[0]
@@ -276,7 +276,7 @@ class SliceFilesVolumeReader(ReaderPlugin):
 
         frames, first = [], None
         for h in loadable.headers:
-            ds = read_full(h.path)
+            ds = h.ds
             stored = decode_frames(ds, h.path)
             if stored.shape[0] != 1:
                 raise InputError(f"{h.path}: NumberOfFrames is {stored.shape[0]}; expected one slice per file")
