@@ -105,9 +105,10 @@ def detector_to_patient(laterality: str, view: str) -> np.ndarray:
 
 
 def _letters(vec: np.ndarray) -> str:
+    """Patient Orientation letters of a direction: head/foot first, then left/right, then A/P (e.g. FL)."""
     names = (("L", "R"), ("P", "A"), ("H", "F"))
     out = ""
-    for i in np.argsort(-np.abs(vec)):
+    for i in (2, 0, 1):
         if abs(vec[i]) > 0.2:
             out += names[i][0] if vec[i] > 0 else names[i][1]
     return out
@@ -121,8 +122,7 @@ def patient_orientation(laterality: str, view: str) -> tuple[str, str]:
     flip_rows, flip_cols = disk_flips(laterality)
     row_dir = -m[:, 0] if flip_cols else m[:, 0]
     col_dir = -m[:, 1] if flip_rows else m[:, 1]
-    # mammography convention: foot before head letters, e.g. FL
-    return _letters(row_dir).replace("H", "H"), _letters(col_dir)
+    return _letters(row_dir), _letters(col_dir)
 
 
 def disk_flips(laterality: str) -> tuple[bool, bool]:

@@ -139,11 +139,19 @@ def load(loadable: Loadable, **options):
     Options go to the plugin (projection readers take ``preset=`` and ``geometry=``
     overrides). Any failure is an InputError naming the file and the attribute.
     """
+    if not isinstance(loadable, Loadable):
+        raise TypeError("load: loadable must be a Loadable from examine()")
+    geometry = options.get("geometry")
+    if geometry is not None:
+        from recon.geometry import Geometry
+
+        if not isinstance(geometry, Geometry):
+            raise TypeError(f"load: geometry must be a recon.Geometry, got {type(geometry).__name__}")
     for plugin in plugins():
         if plugin.name == loadable.reader:
             try:
                 return plugin.load(loadable, **options)
-            except (InputError, TypeError, GeometryAssumedWarning):
+            except (InputError, GeometryAssumedWarning):
                 raise
             except Exception as exc:  # malformed input pydicom/numpy choke on
                 where = loadable.paths[0] if len(loadable.paths) == 1 else loadable.paths[0].parent
