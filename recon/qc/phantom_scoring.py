@@ -232,7 +232,7 @@ def score_phantom(volume: Volume, phantom: QCPhantom, *, rules: ScoreRules | Non
         out["asf_fwhm_mm"] = float("nan")
     wire = phantom.of_kind("wire")[0]
     j, i = sl.rc(wire.center_mm)
-    hw_y, hw_x = int(round(4.0 / sl.pix[0])), int(round(3.0 / sl.pix[1]))
+    hw_y, hw_x = int(round(5.0 / sl.pix[0])), int(round(5.0 / sl.pix[1]))
     roi = sl.img[max(int(j) - hw_y, 0) : int(j) + hw_y, max(int(i) - hw_x, 0) : int(i) + hw_x]
     try:
         mtf = metrics.line_mtf(roi, pixel_mm=sl.pix, axis="x")
