@@ -133,6 +133,18 @@ def test_synthetic_2d(tmp_path, study):
     assert m.metadata["synthetic"] and m.metadata["source_sop_instance_uids"] == [bto.sop_instance_uid]
     assert m.pixel_mm == pytest.approx(vol.grid.voxel_mm[1:])
     assert m.metadata["presentation_intent"] == "FOR PRESENTATION"
+    # dcmtk renders it in the standard hanging: right breast, chest wall (bright band) on the right
+    png = tmp_path / "s.png"
+    subprocess.run(
+        [shutil.which("dcmj2pnm"), "--write-png", "--use-window", "1", str(out.path), str(png)],
+        check=True,
+        capture_output=True,
+    )
+    from skimage.io import imread
+
+    shown = imread(png).astype(float)
+    assert shown.shape == image.shape
+    assert shown[:, -8:].mean() > shown[:, :8].mean() + 40
     # one study, three kinds of objects in one folder
     write_projection_set(ps, tmp_path / "p.dcm", study=study)
     kinds = sorted(c.kind for c in examine(tmp_path).loadables)
