@@ -27,10 +27,10 @@ system-deps:
 run: gui-deps $(STAMP)
 	@mkdir -p $(OUT)
 	@if [ -n "$$DISPLAY" ]; then \
-		$(VENV)/bin/crescent view; \
+		$(VENV)/bin/crescent demo -o $(OUT)/demo; \
 	else \
-		$(XVFB) $(VENV)/bin/crescent view --screenshot $(OUT)/workstation.png >/dev/null && \
-		echo "no display: wrote a screenshot of the workstation to $(OUT)/workstation.png"; \
+		$(XVFB) $(VENV)/bin/crescent demo -o $(OUT)/demo --screenshot $(OUT)/workstation.png >/dev/null && \
+		echo "no display: ran the demo headless; screenshot of the workstation: $(OUT)/workstation.png"; \
 	fi
 
 lint: $(STAMP)
