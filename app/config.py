@@ -11,10 +11,22 @@ missing file means the defaults::
     port = 11112            # port the Storage SCP listens on (0: any free port; C-GET only)
     timeout_s = 30.0        # association and DIMSE time limit
 
-    [node]                  # the reconstruction node's AE
+    [node]                  # the reconstruction node (crescent node serve; see app.node)
     ae_title = "CRESCENT_NODE"
     host = "0.0.0.0"
     port = 11113
+    pacs = "pacs"           # where results go: a peer name or AE@HOST:PORT
+    allow = ["MODALITY@10.0.0.5"]   # calling AE@HOST allowed to associate (empty: nobody)
+    scheduler = ""          # tcp://HOST:PORT of a Dask scheduler ("": an in-process cluster)
+    workers = 1             # workers of the in-process cluster
+    method = "fbp"          # reconstruction method
+    preview = true          # send a fast preview volume first
+    cad_models = "default"  # "default", "classical" or a model manifest path
+    quiet_s = 30.0          # an incomplete acquisition is processed after this quiet time
+    max_attempts = 6        # tries of a job (sending retries with exponential backoff)
+    tls_cert = ""           # DICOM TLS: certificate and key (PEM), and the CA that signs clients
+    tls_key = ""
+    tls_ca = ""
 
     [preferences]
     reader_name = ""
@@ -150,11 +162,41 @@ class NodeAE:
     ae_title: str = "CRESCENT_NODE"
     host: str = "0.0.0.0"
     port: int = 11113
+    pacs: str = ""
+    allow: tuple[str, ...] = ()
+    scheduler: str = ""
+    workers: int = 1
+    method: str = "fbp"
+    preview: bool = True
+    cad_models: str = "default"
+    quiet_s: float = 30.0
+    max_attempts: int = 6
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_ca: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "ae_title", check_ae_title(self.ae_title, key="node.ae_title"))
         object.__setattr__(self, "host", check_host(self.host, key="node.host"))
         check_port(self.port, key="node.port", allow_zero=True)
+        # formats (AE@HOST, tcp://HOST:PORT, method names) are checked by app.node.settings
+        for name in ("pacs", "scheduler", "method", "cad_models", "tls_cert", "tls_key", "tls_ca"):
+            if not isinstance(getattr(self, name), str):
+                raise InputError(f"node.{name}: must be a string, got {getattr(self, name)!r}")
+        allow = self.allow
+        if not isinstance(allow, list | tuple) or not all(isinstance(a, str) for a in allow):
+            raise InputError(f"node.allow: must be a list of 'AE@HOST' strings, got {allow!r}")
+        object.__setattr__(self, "allow", tuple(allow))
+        for name, low in (("workers", 1), ("max_attempts", 1)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise InputError(f"node.{name}: must be an integer >= {low}, got {v!r}")
+        if not isinstance(self.preview, bool):
+            raise InputError(f"node.preview: must be true or false, got {self.preview!r}")
+        q = self.quiet_s
+        if isinstance(q, bool) or not isinstance(q, int | float) or not math.isfinite(q) or q <= 0:
+            raise InputError(f"node.quiet_s: must be a positive number of seconds, got {q!r}")
+        object.__setattr__(self, "quiet_s", float(q))
 
 
 @dataclass(frozen=True)
@@ -212,7 +254,10 @@ class Config:
                 "port": self.local.port,
                 "timeout_s": self.local.timeout_s,
             },
-            "node": {"ae_title": self.node.ae_title, "host": self.node.host, "port": self.node.port},
+            "node": {
+                name: (list(getattr(self.node, name)) if name == "allow" else getattr(self.node, name))
+                for name in self.node.__dataclass_fields__
+            },
             "preferences": {"reader_name": self.preferences.reader_name},
             "peers": {p.name: {"ae_title": p.ae_title, "host": p.host, "port": p.port} for p in self.peers},
         }
