@@ -3,7 +3,9 @@
 The viewer keeps volumes as numpy arrays and, per frame, computes only what it shows: the
 slab (average or maximum intensity projection over a range of slices) of the visible region,
 box-averaged down to the screen resolution when the image is shown smaller than 1:1. One
-pass over the needed voxels, compiled with numba; nothing is precomputed per volume.
+pass over the needed voxels (numpy reductions at full resolution, a numba kernel that reads
+image rows contiguously when box-averaging); nothing is precomputed per volume.
+Single-threaded on purpose: the renderer needs the other core.
 """
 
 from __future__ import annotations
@@ -16,33 +18,45 @@ __all__ = ["SLAB_MODES", "slab_range", "slab_region", "slab_image"]
 SLAB_MODES = ("average", "mip")
 
 
-@numba.njit(cache=True, parallel=True, fastmath=False)
+@numba.njit(cache=True, fastmath=True)
 def _region_kernel(data, k0, k1, mip, r0, c0, step, out):  # pragma: no cover - compiled
+    # row by row, slice by slice, so that every read runs along a contiguous image row
     h, w = out.shape
     nk = k1 - k0 + 1
     inv = np.float32(1.0) / np.float32(nk * step * step)
     inv_box = np.float32(1.0) / np.float32(step * step)
-    for i in numba.prange(h):
-        rr = r0 + i * step
-        for j in range(w):
-            cc = c0 + j * step
+    for i in range(h):
+        acc = np.zeros(w, dtype=np.float32)
+        tmp = np.zeros(w, dtype=np.float32)
+        for k in range(k0, k1 + 1):
+            dst = tmp if mip else acc
             if mip:
-                best = np.float32(-np.inf)
-                for k in range(k0, k1 + 1):
-                    acc = np.float32(0.0)
-                    for a in range(step):
+                dst[:] = 0.0
+            for a in range(step):
+                src = data[k, r0 + i * step + a]
+                if step == 1:
+                    for j in range(w):
+                        dst[j] += src[c0 + j]
+                elif step == 2:
+                    for j in range(w):
+                        dst[j] += src[c0 + 2 * j] + src[c0 + 2 * j + 1]
+                else:
+                    for j in range(w):
+                        s = np.float32(0.0)
+                        base = c0 + j * step
                         for b in range(step):
-                            acc += data[k, rr + a, cc + b]
-                    if acc > best:
-                        best = acc
-                out[i, j] = best * inv_box
-            else:
-                acc = np.float32(0.0)
-                for k in range(k0, k1 + 1):
-                    for a in range(step):
-                        for b in range(step):
-                            acc += data[k, rr + a, cc + b]
-                out[i, j] = acc * inv
+                            s += src[base + b]
+                        dst[j] += s
+            if mip:
+                if k == k0:
+                    acc[:] = tmp
+                else:
+                    for j in range(w):
+                        if tmp[j] > acc[j]:
+                            acc[j] = tmp[j]
+        scale = inv_box if mip else inv
+        for j in range(w):
+            out[i, j] = acc[j] * scale
 
 
 def slab_range(index: int, n_slices: int, n_total: int) -> tuple[int, int]:
@@ -111,8 +125,15 @@ def slab_region(
     w = (c1 - c0) // step
     if h < 1 or w < 1:
         raise ValueError(f"slab_region: region {r1 - r0} x {c1 - c0} smaller than step {step}")
-    if step == 1 and k0 == k1:
-        return data[k0, r0:r1, c0:c1]  # a view: no copy for the plain single-slice case
+    if step == 1:
+        if k0 == k1:
+            return data[k0, r0:r1, c0:c1]  # a view: no copy for the plain single-slice case
+        sub = data[k0 : k1 + 1, r0:r1, c0:c1]
+        if mode == "mip":
+            return np.maximum.reduce(sub, axis=0)
+        out = np.add.reduce(sub, axis=0, dtype=np.float32)
+        out *= np.float32(1.0 / (k1 - k0 + 1))
+        return out
     out = np.empty((h, w), dtype=np.float32)
     _region_kernel(data, int(k0), int(k1), mode == "mip", int(r0), int(c0), step, out)
     return out

@@ -10,7 +10,7 @@ PRESET_NAMES = ("default", "auto", "wide", "narrow")
 
 
 def auto_window(
-    data: np.ndarray, *, low_percentile: float = 0.5, high_percentile: float = 99.5, max_samples: int = 2_000_000
+    data: np.ndarray, *, low_percentile: float = 0.5, high_percentile: float = 99.5, max_samples: int = 262_144
 ) -> tuple[float, float]:
     """(centre, width) spanning the ``low``–``high`` percentiles of the tissue values.
 

@@ -25,11 +25,14 @@ MARGIN = 0.5  # fraction of the visible size added on each side of an uploaded r
 
 
 def choose_step(world_per_px: float, pixel_mm: float) -> int:
-    """Box size (power of two, <= image pixels per screen pixel) for display at this scale."""
+    """Box size (whole image pixels per screen pixel, at most MAX_STEP) for display at this scale.
+
+    Each uploaded texel is the mean of a ``step x step`` block, so the texture is never finer
+    than the screen: nothing is lost (a calcification still adds to its block) and a fit view
+    of a 2000 x 1500 slice in a quarter screen uploads a ninth of the pixels.
+    """
     ratio = world_per_px / pixel_mm
-    if ratio < 2:
-        return 1
-    return int(min(MAX_STEP, 2 ** math.floor(math.log2(ratio))))
+    return int(max(1, min(MAX_STEP, math.floor(ratio + 1e-9))))
 
 
 def _span(a0: int, a1: int, n: int, step: int) -> tuple[int, int]:
