@@ -204,7 +204,7 @@ def fbp(
     chunk_slices : int
         Slices back-projected per chunk (progress and cancellation granularity).
     workers : int, optional
-        FFT worker threads (default: all cores).
+        FFT worker threads (default -1: all cores).
     progress : callable, optional
         ``progress(done, total, message)``.
     cancel : object with ``is_set()``, optional
@@ -239,6 +239,7 @@ def fbp(
     else:
         raise TypeError(f"fbp: unsupported projector {type(projector).__name__}")
     fgeom = flat.geometry
+    workers = -1 if workers is None else int(workers)
     P, nv, nu = q.shape
     dv, du = fgeom.pixel_mm
     nz = grid.shape[0]
