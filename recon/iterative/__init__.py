@@ -13,9 +13,10 @@ os-sart   :func:`recon.iterative.sart.os_sart`        5           subsets ~n/3, 
 sirt      :func:`recon.iterative.sart.sirt`           20          relaxation 1.0
 mlem      :func:`recon.iterative.mlem.mlem`           20          (multiplicative, from ones)
 osem      :func:`recon.iterative.mlem.osem`           5           subsets ~n/3
-tv        :func:`recon.iterative.tv.tv`               8           subsets ~n/3, relaxation 0.8,
-                                                                  tv_weight 1.0 (x noise sigma),
-                                                                  tv_iterations 10, tv_z_weight 0.25
+tv        :func:`recon.iterative.tv.tv`               10          subsets = views (SART-TV),
+                                                                  relaxation 0.5, tv_weight 2.0
+                                                                  (x noise sigma), tv_iterations
+                                                                  10, tv_z_weight 0.25
 ========  ==========================================  ==========  ===========================
 """
 
