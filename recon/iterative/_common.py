@@ -12,8 +12,9 @@ from recon.geometry import Geometry
 from recon.types import VolumeGrid
 
 # Above this many bytes of per-subset sensitivity volumes, they are recomputed on the fly
-# (one extra backprojection per subset) instead of being kept.
-SENSITIVITY_MEMORY_BYTES = 2 * 1024**3
+# (one extra backprojection of a subset per update, about +50 % time per iteration) instead
+# of being kept, so a large volume needs only a few volume-size arrays at a time.
+SENSITIVITY_MEMORY_BYTES = 1024**3
 
 
 # --------------------------------------------------------------------------------------
