@@ -94,7 +94,7 @@ class Projector:
         """
         raise NotImplementedError
 
-    def back(self, projections: np.ndarray, *, views=None) -> np.ndarray:
+    def back(self, projections: np.ndarray, *, views=None, out: np.ndarray | None = None) -> np.ndarray:
         """Back-project projections with the exact adjoint of :meth:`forward`.
 
         Parameters
@@ -103,12 +103,24 @@ class Projector:
             One frame per requested view, in the order of ``views``.
         views : sequence of int, optional
             View indices; default all views.
+        out : float32 array (nz, ny, nx), optional
+            Overwritten with the result and returned (saves allocating a volume per call).
 
         Returns
         -------
         float32 array (nz, ny, nx)
         """
         raise NotImplementedError
+
+    def _out_volume(self, out) -> np.ndarray:
+        if out is None:
+            return np.zeros(self.grid.shape, dtype=np.float32)
+        if not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.shape != self.grid.shape:
+            raise ValueError(f"out must be a float32 array of shape {self.grid.shape}")
+        if not out.flags.c_contiguous or not out.flags.writeable:
+            raise ValueError("out must be C-contiguous and writeable")
+        out.fill(0.0)
+        return out
 
     def __repr__(self) -> str:
         return (

@@ -184,10 +184,10 @@ class GeneralProjector(Projector):
         vol = self._check_volume(volume)
         return self.resample(self.flat.forward(vol, views=idx), idx)
 
-    def back(self, projections: np.ndarray, *, views=None) -> np.ndarray:
+    def back(self, projections: np.ndarray, *, views=None, out: np.ndarray | None = None) -> np.ndarray:
         idx = self._views(views)
         q = self._check_projections(projections, idx.size)
-        return self.flat.back(self.resample_adjoint(q, idx), views=idx)
+        return self.flat.back(self.resample_adjoint(q, idx), views=idx, out=out)
 
 
 @njit(parallel=True, cache=True)

@@ -151,7 +151,8 @@ class SeparableProjector(Projector):
         out = np.empty((idx.size, nv, nu), dtype=np.float32)
         return K.reverse_cumsum_secant(qc, idx, self._src, self._u0, self._v0, self._du, self._dv, out)
 
-    def back(self, projections: np.ndarray, *, views=None) -> np.ndarray:
+    def back(self, projections: np.ndarray, *, views=None, out: np.ndarray | None = None) -> np.ndarray:
         idx = self._views(views)
         q = self._check_projections(projections, idx.size)
-        return self.back_weighted(self.cumsum_secant(q, idx), idx)
+        vol = self._out_volume(out)
+        return self.back_weighted(self.cumsum_secant(q, idx), idx, out=vol)

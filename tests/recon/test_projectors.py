@@ -110,6 +110,11 @@ def test_inputs_are_validated_and_not_mutated():
     out = proj.back(y, views=[0, 1])
     assert out.dtype == np.float32 and out.shape == grid.shape
     np.testing.assert_array_equal(y, y_copy)
+    buf = np.full(grid.shape, 7.0, np.float32)
+    assert proj.back(y, views=[0, 1], out=buf) is buf
+    np.testing.assert_array_equal(buf, out)
+    with pytest.raises(ValueError, match="out"):
+        proj.back(y, views=[0, 1], out=np.zeros(grid.shape, np.float64))
     q = proj.forward(x, views=[4])
     assert q.dtype == np.float32 and q.shape == (1, *geom.detector_shape)
     np.testing.assert_array_equal(x, 1.0)
