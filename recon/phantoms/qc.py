@@ -115,6 +115,8 @@ class QCPhantom:
             "support_height_mm": self.support_height_mm,
             "insert_height_mm": self.insert_height_mm,
             "scale": self.scale,
+            "depth_mm": self.options.get("depth_mm"),
+            "width_mm": self.options.get("width_mm"),
             "mu_background_per_mm": self.mu_background,
             "frame": "detector frame: x chest wall to nipple, y along the chest wall, z up; mm",
             "objects": [o.to_dict() for o in self.objects],

@@ -271,7 +271,7 @@ def check_dose(
             "(defined for the standard breast)"
         )
     data = {"per_view_mgy": estimate.per_view_mgy, "t": estimate.t, "assumptions": list(estimate.assumptions)}
-    if header_dose_mgy is not None:
+    if header_dose_mgy is not None and header_dose_mgy > 0:  # 0 = not recorded
         data["header_mgy"] = float(header_dose_mgy)
         rel = (d - header_dose_mgy) / header_dose_mgy if header_dose_mgy > 0 else np.inf
         data["header_relative_difference"] = rel
