@@ -1,0 +1,179 @@
+"""The QC mode for technologists: projection cine with flags beside each projection, the
+checklist, accept/reject, and the device trend view. Widgets only show the model and forward
+the user's actions to it."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from app.dicom.kos_reject import REJECT_REASONS
+from app.qt.qc_model import QCSessionModel
+
+__all__ = ["QCModeWidget"]
+
+_COLOURS = {"pass": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e"}
+
+
+class _Cine(QtWidgets.QWidget):
+    def __init__(self, model: QCSessionModel, parent=None):
+        super().__init__(parent)
+        self.model = model
+        self.image = QtWidgets.QLabel(alignment=QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.image.setMinimumSize(320, 320)
+        self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.slider.setRange(0, model.n_views - 1)
+        self.play = QtWidgets.QPushButton("Play")
+        self.play.setCheckable(True)
+        self.caption = QtWidgets.QLabel()
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(150)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.play)
+        row.addWidget(self.slider, 1)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.addWidget(self.image, 1)
+        lay.addLayout(row)
+        lay.addWidget(self.caption)
+        self.slider.valueChanged.connect(model.set_view)
+        self.play.toggled.connect(lambda on: self.timer.start() if on else self.timer.stop())
+        self.timer.timeout.connect(model.next_view)
+        model.subscribe("view", self._show)
+        self._show(model.view)
+
+    def _show(self, v: int) -> None:
+        frame = np.ascontiguousarray(self.model.display_frame(v))
+        h, w = frame.shape
+        qimg = QtGui.QImage(frame.data, w, h, w, QtGui.QImage.Format.Format_Grayscale8).copy()
+        pix = QtGui.QPixmap.fromImage(qimg).scaled(self.image.minimumSize(), QtCore.Qt.AspectRatioMode.KeepAspectRatio)
+        self.image.setPixmap(pix)
+        if self.slider.value() != v:
+            self.slider.blockSignals(True)
+            self.slider.setValue(v)
+            self.slider.blockSignals(False)
+        flags = self.model.flags(v)
+        angle = np.rad2deg(self.model.projections.geometry.angles_rad[v])
+        self.caption.setText(f"projection {v} ({angle:+.2f} deg)" + (f": {', '.join(flags)}" if flags else ""))
+
+
+class QCModeWidget(QtWidgets.QWidget):
+    """The QC screen of one acquisition (takes a :class:`QCSessionModel`)."""
+
+    def __init__(self, model: QCSessionModel, *, technologist: str = "", parent=None):
+        super().__init__(parent)
+        self.model = model
+        self.setWindowTitle(f"QC: {model.report.status.upper()}")
+        self.cine = _Cine(model)
+        # flags beside each projection
+        self.flags = QtWidgets.QListWidget()
+        for v in range(model.n_views):
+            names = model.flags(v)
+            item = QtWidgets.QListWidgetItem(f"{v:2d}  " + (", ".join(names) if names else "ok"))
+            item.setForeground(QtGui.QColor(_COLOURS["fail" if names else "pass"]))
+            self.flags.addItem(item)
+        self.flags.setMaximumWidth(220)
+        self.flags.currentRowChanged.connect(lambda r: model.set_view(r) if r >= 0 else None)
+        model.subscribe("view", lambda v: self.flags.setCurrentRow(v))
+        # checklist
+        self.checklist = QtWidgets.QTreeWidget()
+        self.checklist.setHeaderLabels(["check", "status", "value", "detail"])
+        for c in model.report.checks:
+            it = QtWidgets.QTreeWidgetItem([c.name, c.status.upper(), _fmt(c.value), c.detail])
+            it.setForeground(1, QtGui.QColor(_COLOURS[c.status]))
+            if c.needs_confirmation:
+                it.setCheckState(0, QtCore.Qt.CheckState.Unchecked)
+            self.checklist.addTopLevelItem(it)
+        for name, why in model.report.not_run:
+            it = QtWidgets.QTreeWidgetItem([name, "NOT RUN", "", why])
+            self.checklist.addTopLevelItem(it)
+        self.checklist.itemChanged.connect(self._checked)
+        for col in range(3):
+            self.checklist.resizeColumnToContents(col)
+        # decision
+        self.who = QtWidgets.QLineEdit(technologist)
+        self.who.setPlaceholderText("technologist (Family^Given)")
+        self.reason = QtWidgets.QComboBox()
+        self.reason.addItems(REJECT_REASONS)
+        self.reason_text = QtWidgets.QLineEdit()
+        self.reason_text.setPlaceholderText("what was seen, which projections")
+        self.accept_button = QtWidgets.QPushButton("Accept")
+        self.reject_button = QtWidgets.QPushButton("Reject / repeat")
+        self.status = QtWidgets.QLabel()
+        form = QtWidgets.QFormLayout()
+        form.addRow("Technologist", self.who)
+        form.addRow("Reason", self.reason)
+        form.addRow("Note", self.reason_text)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(self.accept_button)
+        buttons.addWidget(self.reject_button)
+        self.accept_button.clicked.connect(self._accept)
+        self.reject_button.clicked.connect(self._reject)
+        model.subscribe(
+            "decision",
+            lambda d: self.status.setText(f"{d.decision} by {d.by}" + (f" ({d.reason})" if d.reason else "")),
+        )
+        # device trends
+        self.trend_choice = QtWidgets.QComboBox()
+        self.trend_choice.addItems(sorted(model.trends))
+        self.trend_image = QtWidgets.QLabel()
+        self.trend_choice.currentTextChanged.connect(self._show_trend)
+        # layout
+        right = QtWidgets.QVBoxLayout()
+        overall = QtWidgets.QLabel(
+            f"<b>Overall: <span style='color:{_COLOURS[model.report.status]}'>{model.report.status.upper()}</span></b>"
+        )
+        right.addWidget(overall)
+        right.addWidget(self.checklist, 2)
+        right.addLayout(form)
+        right.addLayout(buttons)
+        right.addWidget(self.status)
+        right.addWidget(QtWidgets.QLabel("Device trend"))
+        right.addWidget(self.trend_choice)
+        right.addWidget(self.trend_image, 1)
+        lay = QtWidgets.QHBoxLayout(self)
+        lay.addWidget(self.flags)
+        lay.addWidget(self.cine, 2)
+        lay.addLayout(right, 2)
+        self._show_trend(self.trend_choice.currentText())
+
+    def _checked(self, item, column):
+        if column == 0 and item.text(0) in self.model.confirmed:
+            self.model.confirm(item.text(0), item.checkState(0) == QtCore.Qt.CheckState.Checked)
+
+    def _accept(self):
+        self._guard(lambda: self.model.accept(by=self.who.text().strip()))
+
+    def _reject(self):
+        self._guard(
+            lambda: self.model.reject(
+                reason=self.reason.currentText(), text=self.reason_text.text(), by=self.who.text().strip()
+            )
+        )
+
+    def _guard(self, fn):
+        from app.errors import CrescentError
+
+        try:
+            fn()
+        except CrescentError as exc:
+            self.status.setText(f"<span style='color:{_COLOURS['fail']}'>{exc}</span>")
+
+    def _show_trend(self, name: str):
+        if not name or name not in self.model.trends:
+            self.trend_image.setText("no trend recorded for this device")
+            return
+        from app.reports.qc_plots import trend_plot
+
+        points = self.model.trends[name]
+        png = trend_plot(name, points)
+        pix = QtGui.QPixmap()
+        pix.loadFromData(png, "PNG")
+        self.trend_image.setPixmap(pix.scaledToWidth(420, QtCore.Qt.TransformationMode.SmoothTransformation))
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k} {x}" for k, x in v.items())
+    return "" if v is None else str(v)
