@@ -253,33 +253,35 @@ def fbp(
         if progress is not None:
             progress(done, n_steps, msg)
 
-    # 1. cosine weighting, 2. filtering along v
-    check_cancel(cancel)
+    # per view: 1. cosine weighting, 2. filtering along v, 3. row weights sec^2(gamma_v) and
+    # cumulative sums along u (the back projector's input); one full-size array in all
     src = np.ascontiguousarray(fgeom.source_mm)
     u0 = float(fgeom.detector_origin_mm[0, 0])
     v0 = float(fgeom.detector_origin_mm[0, 1])
-    filt = _cosine_weight(q, views, src, u0, v0, du, dv, np.empty_like(q))
     dgam, sin_t = _angular_weights(fgeom, grid, views)
     npad = max(64, 1 << int(math.ceil(math.log2(2 * nv))))
     top = (npad - nv) // 2
+    rows_v = v0 + (np.arange(nv) + 0.5) * dv
+    roww = 1.0 + ((rows_v[None, :] - src[:, 1][:, None]) / src[:, 2][:, None]) ** 2
+    qc = np.empty((P, nv, nu + 1), dtype=np.float32)
+    padded = np.empty((npad, nu), dtype=np.float32)
     for p in range(P):
         check_cancel(cancel)
+        one = views[p : p + 1]
+        _cosine_weight(q[p : p + 1], one, src, u0, v0, du, dv, padded[None, top : top + nv])
+        # pad with the edge rows (halves the truncation artefact of zero padding)
+        padded[:top] = padded[top]
+        padded[top + nv :] = padded[top + nv - 1]
         H = filter_response(
             nv, dv, window=window, cutoff=cutoff, slice_thickness_mm=slice_thickness_mm, sin_theta=sin_t[p]
         ).astype(np.float32)
-        # pad with the edge rows (halves the truncation artefact of zero padding)
-        padded = np.pad(filt[p], ((top, npad - nv - top), (0, 0)), mode="edge")
         spec = scipy.fft.rfft(padded, axis=0, workers=workers)
         spec *= H[:, None]
-        filt[p] = scipy.fft.irfft(spec, n=npad, axis=0, workers=workers)[top : top + nv]
-        del padded, spec
+        filtered = scipy.fft.irfft(spec, n=npad, axis=0, workers=workers)[top : top + nv]
+        del spec
+        _weighted_cumsum(filtered[None], roww[p : p + 1], qc[p : p + 1])
+        del filtered
         report(f"filtering view {p + 1}/{P}")
-    # 3. row weights sec^2(gamma_v), cumulative sums, weighted back projection
-    rows_v = v0 + (np.arange(nv) + 0.5) * dv
-    zs = src[:, 2][:, None]
-    roww = (1.0 + ((rows_v[None, :] - src[:, 1][:, None]) / zs) ** 2).astype(np.float64)
-    qc = _weighted_cumsum(filt, roww, np.empty((P, nv, nu + 1), dtype=np.float32))
-    del filt
     mag = flat.magnification[views]  # (P, nz)
     gscale = np.zeros((flat.n_views, nz), dtype=np.float32)
     gscale[views] = (dgam * du / (mag * dx * dy)).astype(np.float32)
