@@ -85,11 +85,9 @@ def _output_dir(path: str) -> Path:
 def run(args) -> int:
     import numpy as np
 
-    from app.errors import CrescentError, InputError
+    from app.errors import InputError
     from app.progress import TerminalProgress
 
-    if args.phantom == "qc":
-        raise CrescentError("--phantom qc: the QC phantom is not available yet (it comes with the QC issue)")
     if not np.isfinite(args.dose_factor) or args.dose_factor <= 0:
         raise InputError(f"--dose-factor {args.dose_factor}: must be a number > 0")
     out = _output_dir(args.output)
@@ -104,13 +102,19 @@ def run(args) -> int:
         geometry = preset_geometry(args.system, detector_shape=SMALL_DETECTOR, pixel_mm=SMALL_PIXEL_MM)
     else:
         geometry = preset_geometry(args.system)
-    phantom = breast_phantom(
-        seed=args.seed,
-        size="small" if args.small else "full",
-        density=args.density,
-        view=args.view,
-        support_height_mm=geometry.support_height_mm,
-    )
+    if args.phantom == "qc":
+        from recon.phantoms.qc import qc_phantom
+
+        # the small detector (51 x 38 mm) holds the phantom's objects at 0.7 of their size
+        phantom = qc_phantom(support_height_mm=geometry.support_height_mm, scale=0.7 if args.small else 1.0)
+    else:
+        phantom = breast_phantom(
+            seed=args.seed,
+            size="small" if args.small else "full",
+            density=args.density,
+            view=args.view,
+            support_height_mm=geometry.support_height_mm,
+        )
     noise_seed = args.seed + 1
     progress = TerminalProgress(f"phantom {args.system}")
     projections = simulate_acquisition(
@@ -132,11 +136,11 @@ def run(args) -> int:
     )
     meta = projections.metadata
     phantom_truth = phantom.truth()
-    lesions = phantom_truth.pop("lesions")
+    lesions = phantom_truth.pop("lesions", [])
     truth = {
         "format": "crescent-phantom-truth",
         "version": 1,
-        "phantom": "breast",
+        "phantom": args.phantom,
         "system": args.system,
         "small": bool(args.small),
         "view": args.view,
@@ -165,7 +169,7 @@ def run(args) -> int:
             "study_instance_uid": written.study_instance_uid,
             "frame_of_reference_uid": written.frame_of_reference_uid,
         },
-        "breast": phantom_truth,
+        "breast" if args.phantom == "breast" else "qc_phantom": phantom_truth,
         "lesions": lesions,
     }
     (out / TRUTH_FILE).write_text(json.dumps(truth, indent=1) + "\n")

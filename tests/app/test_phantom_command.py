@@ -72,9 +72,16 @@ def test_other_system_view_and_dose(tmp_path):
     np.testing.assert_allclose(ps.geometry.detector_u_dir, preset_geometry("hologic-dimensions").detector_u_dir)
 
 
-def test_qc_phantom_not_available_yet(tmp_path, capsys):
-    assert main(["phantom", "-o", str(tmp_path / "qc"), "--phantom", "qc"]) == 1
-    _one_line_error(capsys, "not available yet")
+def test_qc_phantom_acquisition_reads_back_with_its_objects(tmp_path):
+    out = tmp_path / "qc"
+    assert main(["phantom", "-o", str(out), "--phantom", "qc", "--small"]) == 0
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["phantom"] == "qc" and "qc_phantom" in truth
+    kinds = {obj["kind"] for obj in truth["qc_phantom"]["objects"]}
+    assert {"fibre", "speck_group", "mass"} <= kinds, kinds
+    ps = read_projection_set(out / "projections.dcm")
+    assert ps.data.shape[0] == truth["geometry"]["n_views"]
+    assert float(ps.data.std()) > 0
 
 
 def test_bad_output_and_dose_are_one_line_input_errors(tmp_path, capsys):
