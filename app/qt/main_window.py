@@ -68,6 +68,9 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.session.events.changed.connect(self._update_status)
         self.session.events.layout.connect(self._update_status)
         self._update_status()
+        from app.qt.cad_actions import install_cad  # CAD menu, marks, background runs (H9)
+
+        install_cad(self)
 
     # -- helpers -----------------------------------------------------------------------
     def _screen_dpi(self) -> float:
