@@ -75,8 +75,8 @@ def reconstruct_distributed(
     Parameters
     ----------
     client : distributed.Client
-    projections : float32 array (views, rows, columns)
-        Line integrals.
+    projections : float32 array (views, rows, columns), or a distributed.Future of one
+        Line integrals (scattered to the cluster unless already there).
     geometry : recon.Geometry
     grid : recon.VolumeGrid
     method : str
@@ -97,7 +97,12 @@ def reconstruct_distributed(
     if method != "fbp" or "slice_thickness_mm" in options:
         chunks = 1
     ranges = slabs(grid.shape[0], max(1, int(chunks)))
-    data = client.scatter(projections, broadcast=len(ranges) > 1)
+    from distributed import Future
+
+    if isinstance(projections, Future):
+        data = projections  # already on the cluster
+    else:
+        data = client.scatter(np.asarray(projections, dtype=np.float32), broadcast=len(ranges) > 1, hash=False)
     futures = [
         client.submit(
             reconstruct_slab, data, geometry, grid, k0, k1, method=method, options=options, pure=False, retries=1

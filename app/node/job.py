@@ -199,7 +199,7 @@ class JobRunner:
             software=SOFTWARE,
         )
         client = self.client
-        data = client.scatter(li.data)
+        data = client.scatter(li.data, hash=False)
         if self.settings.preview and "preview" not in results:
             queue.set_stage(job_id, "preview")
             preview = client.submit(reconstruct_preview, data, li.geometry, grid, pure=False).result()
@@ -208,8 +208,8 @@ class JobRunner:
             self._send_unsent(job_id, queue, final=False, kinds=("preview",))
         queue.set_stage(job_id, "volume")
         chunks = self.settings.chunks or worker_threads(client)
-        volume = reconstruct_distributed(client, li.data, li.geometry, grid, method=self.settings.method, chunks=chunks)
-        vol_future = client.scatter(volume)
+        volume = reconstruct_distributed(client, data, li.geometry, grid, method=self.settings.method, chunks=chunks)
+        vol_future = client.scatter(volume, hash=False)
         s2d_future = client.submit(synthetic_image, vol_future, pure=False)
         cad_future = client.submit(detect_findings, vol_future, self.settings.cad_models, pure=False)
         image, case = s2d_future.result(), cad_future.result()

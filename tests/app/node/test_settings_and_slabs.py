@@ -1,0 +1,99 @@
+"""Node settings from config.toml and the command line; slab reconstruction on Dask equals the whole."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.config import config_from_dict, load_config
+from app.errors import InputError
+from app.node.settings import parse_allow, settings_from_config
+from app.node.tasks import slab_grid, slabs
+
+
+def test_node_table_of_config_toml_and_command_line_overrides(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(
+        "[node]\nae_title = 'RECON1'\nport = 11200\npacs = 'archive'\nallow = ['MOD1@127.0.0.1', 'MOD2@*']\n"
+        "workers = 2\nquiet_s = 12.5\npreview = false\nmethod = 'sart'\n"
+        "[peers.archive]\nae_title = 'ARCHIVE'\nhost = '10.0.0.9'\nport = 104\n"
+    )
+    config = load_config(path)
+    s = settings_from_config(config)
+    assert (s.ae_title, s.port, s.workers, s.quiet_s, s.preview, s.method) == ("RECON1", 11200, 2, 12.5, False, "sart")
+    assert (s.pacs.ae_title, s.pacs.host, s.pacs.port) == ("ARCHIVE", "10.0.0.9", 104)
+    assert s.allows("MOD1", "127.0.0.1") and not s.allows("MOD1", "10.1.1.1") and s.allows("MOD2", "10.1.1.1")
+    assert not s.allows("OTHER", "127.0.0.1") and not s.allows("mod1", "127.0.0.1")
+    o = settings_from_config(config, port=0, pacs="PACS@localhost:4242", allow=["X@localhost"], method="FBP")
+    assert (o.port, o.pacs.ae_title, o.pacs.port, o.method) == (0, "PACS", 4242, "fbp")
+    assert o.allows("X", "127.0.0.1") and not o.allows("MOD1", "127.0.0.1")
+
+
+@pytest.mark.parametrize(
+    "data, overrides, words",
+    [
+        ({}, {}, "no PACS configured"),
+        ({"node": {"pacs": "nowhere"}}, {}, "node.pacs: unknown PACS peer 'nowhere'"),
+        ({}, {"pacs": "A@B"}, "--pacs: 'A@B' is not AE@HOST:PORT"),
+        ({"node": {"pacs": "A@h:1", "allow": ["justahost"]}}, {}, "node.allow: 'justahost' is not AE@HOST"),
+        ({"node": {"pacs": "A@h:1"}}, {"allow": ["THIS_AE_TITLE_IS_TOO_LONG@h"]}, "--allow"),
+        ({"node": {"pacs": "A@h:1"}}, {"scheduler": "localhost:8786"}, "--scheduler"),
+        ({"node": {"pacs": "A@h:1"}}, {"method": "magic"}, "--method: unknown method 'magic'"),
+        ({"node": {"pacs": "A@h:1", "tls_cert": "/no/such.pem", "tls_key": "/no/such.key"}}, {}, "no such file"),
+        ({"node": {"pacs": "A@h:1"}}, {"tls_cert": "/etc/hostname"}, "give both"),
+    ],
+)
+def test_bad_settings_are_one_line_errors_naming_the_option(data, overrides, words):
+    with pytest.raises(InputError) as err:
+        settings_from_config(config_from_dict(data), **overrides)
+    assert words in str(err.value) and "\n" not in str(err.value)
+
+
+def test_bad_node_table_values_name_the_key():
+    for table, key in (
+        ({"workers": 0}, "node.workers"),
+        ({"quiet_s": -1}, "node.quiet_s"),
+        ({"allow": "X@h"}, "node.allow"),
+    ):
+        with pytest.raises(InputError, match=key):
+            config_from_dict({"node": table})
+    with pytest.raises(InputError, match="cannot resolve"):
+        parse_allow("MOD@no-such-host.invalid")
+
+
+def test_slabs_cover_the_volume():
+    assert slabs(10, 3) == [(0, 3), (3, 7), (7, 10)]
+    assert slabs(2, 5) == [(0, 1), (1, 2)]
+    assert slabs(7, 1) == [(0, 7)]
+    with pytest.raises(ValueError):
+        slabs(0, 1)
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        with Client(cluster) as c:
+            yield c
+
+
+def test_a_volume_stitched_from_slabs_on_two_workers_equals_the_whole_reconstruction(client):
+    from app.node.executor import reconstruct_distributed
+    from recon import VolumeGrid, reconstruct
+    from recon.simulate import to_line_integrals
+    from tests.app.node.helpers import simulated
+
+    li = to_line_integrals(simulated(3))
+    grid = VolumeGrid.for_geometry(li.geometry, li.metadata["thickness_mm"])
+    whole = reconstruct(li.data, li.geometry, grid, method="fbp")
+    assert np.abs(whole.data).max() > 1e-3
+    for chunks in (2, 3, 7):
+        vol = reconstruct_distributed(client, li.data, li.geometry, grid, method="fbp", chunks=chunks)
+        assert vol.grid == grid and vol.metadata["slabs"] == chunks
+        np.testing.assert_allclose(vol.data, whole.data, rtol=0, atol=1e-6 * float(np.abs(whole.data).max()))
+    k0, k1 = 5, 9
+    sub = slab_grid(grid, k0, k1)
+    np.testing.assert_allclose(sub.z_mm, grid.z_mm[k0:k1])
+    # the workers really shared the slabs
+    assert len(client.nthreads()) == 2
