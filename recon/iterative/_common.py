@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit, prange
 
 from recon.errors import check_cancel
 from recon.geometry import Geometry
@@ -216,6 +217,44 @@ class Normalisation:
         if self._store:
             return self._inv_sens[s]
         return self._compute(s)
+
+
+# no fastmath: the bounds may be +-inf
+@njit(cache=True, parallel=True)
+def _additive_update(x, upd, inv_sens, lam, lo, hi):  # pragma: no cover - numba
+    xf = x.reshape(-1)
+    uf = upd.reshape(-1)
+    sf = inv_sens.reshape(-1)
+    n = xf.size
+    block = 65536
+    for b in prange((n + block - 1) // block):
+        for i in range(b * block, min(n, (b + 1) * block)):
+            v = xf[i] + lam * uf[i] * sf[i]
+            xf[i] = min(max(v, lo), hi)
+
+
+@njit(cache=True, parallel=True, fastmath=True)
+def _multiplicative_update(x, upd, inv_sens):  # pragma: no cover - numba
+    xf = x.reshape(-1)
+    uf = upd.reshape(-1)
+    sf = inv_sens.reshape(-1)
+    n = xf.size
+    block = 65536
+    for b in prange((n + block - 1) // block):
+        for i in range(b * block, min(n, (b + 1) * block)):
+            xf[i] = xf[i] * uf[i] * sf[i]
+
+
+def additive_update(x, upd, inv_sens, relaxation, lower, upper) -> None:
+    """In place, in one pass: ``x = clamp(x + relaxation * upd * inv_sens, lower, upper)``."""
+    lo = np.float32(-np.inf if lower is None else lower)
+    hi = np.float32(np.inf if upper is None else upper)
+    _additive_update(x, upd, inv_sens, np.float32(relaxation), lo, hi)
+
+
+def multiplicative_update(x, upd, inv_sens) -> None:
+    """In place, in one pass: ``x = x * upd * inv_sens``."""
+    _multiplicative_update(x, upd, inv_sens)
 
 
 def clamp(x: np.ndarray, lower: float | None, upper: float | None) -> None:

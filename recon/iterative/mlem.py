@@ -58,8 +58,7 @@ def _em(
             del ax, valid
             upd = proj.back(ratio, views=views)
             del ratio
-            upd *= norm.inv_sensitivity(s)
-            x *= upd
+            C.multiplicative_update(x, upd, norm.inv_sensitivity(s))
             del upd
             done += 1
             C.report(progress, done, total, f"{method}: iteration {it + 1}/{iterations}, subset {s + 1}/{len(sets)}")

@@ -80,12 +80,8 @@ def os_sart_engine(
             r *= norm.ray_weight[views]
             upd = proj.back(r, views=views)
             del r
-            upd *= norm.inv_sensitivity(s)
-            if lam != 1:
-                upd *= lam
-            x += upd
+            C.additive_update(x, upd, norm.inv_sensitivity(s), lam, lower, upper)
             del upd
-            C.clamp(x, lower, upper)
             done += 1
             if s < len(sets) - 1:
                 C.report(
