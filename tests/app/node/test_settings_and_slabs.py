@@ -97,3 +97,33 @@ def test_a_volume_stitched_from_slabs_on_two_workers_equals_the_whole_reconstruc
     np.testing.assert_allclose(sub.z_mm, grid.z_mm[k0:k1])
     # the workers really shared the slabs
     assert len(client.nthreads()) == 2
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--pacs", "A@B", "--allow", "M@127.0.0.1"], "--pacs: 'A@B' is not AE@HOST:PORT"),
+        (["--pacs", "A@h:1", "--allow", "M@127.0.0.1", "--tls-cert", "/etc/hostname"], "give both"),
+        (["--pacs", "A@h:1", "--workers", "0"], "--workers: must be an integer >= 1"),
+        (["--pacs", "A@h:1", "--method", "magic"], "--method: unknown method"),
+    ],
+)
+def test_serve_with_bad_options_is_a_one_line_error(argv, words, capsys):
+    from app.cli import main
+
+    assert main(["node", "serve", *argv]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1
+
+
+def test_status_of_an_empty_store_as_json(tmp_path, capsys):
+    import json
+
+    from app.cli import main
+
+    assert main(["--store", str(tmp_path / "s"), "node", "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["counts"] == {"queued": 0, "running": 0, "done": 0, "failed": 0, "open": 0}
+    assert status["throughput_per_hour"] == {"last_hour": 0.0, "last_day": 0.0}
+    assert main(["--store", str(tmp_path / "s"), "node", "retry", "x"]) == 2
+    assert "not a job id" in capsys.readouterr().err
