@@ -1,6 +1,12 @@
 """Text and graphics that describe the view: laterality/view, slice, slab, W/L, orientation
 markers, scale bar and the pixel probe. Drawn in display coordinates, so they stay put when
-the image is zoomed, panned or flipped."""
+the image is zoomed, panned or flipped.
+
+The corner and edge texts are eight text mappers with a font size set from the viewport size
+(:func:`corner_font_size`), laid out like ``vtkCornerAnnotation``. That class is not used: it
+searches a font size from scratch (up to ~80 sizes x 8 text layouts) every time any of its
+texts changes, which cost ~16 ms of CPU per slice change in software OpenGL.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,16 @@ import math
 
 from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
-from vtkmodules.vtkRenderingAnnotation import vtkCornerAnnotation
-from vtkmodules.vtkRenderingCore import vtkActor2D, vtkPolyDataMapper2D, vtkTextActor
+from vtkmodules.vtkRenderingCore import vtkActor2D, vtkPolyDataMapper2D, vtkTextActor, vtkTextMapper
 
 from app.model.orientation import screen_directions
 from app.model.view_geometry import ViewGeometry, chest_wall_side
 
-__all__ = ["AnnotationAdapter", "corner_texts", "scale_bar_mm", "format_value"]
+__all__ = ["AnnotationAdapter", "CornerText", "corner_texts", "corner_font_size", "scale_bar_mm", "format_value"]
 
-# vtkCornerAnnotation positions
+# positions, numbered as vtkCornerAnnotation numbers them
 LL, LR, UL, UR, LOWER_EDGE, RIGHT_EDGE, LEFT_EDGE, UPPER_EDGE = range(8)
+MIN_FONT, MAX_FONT = 11, 18
 _KIND_NAMES = {"tomo": "DBT", "synthetic2d": "Synthetic 2D", "mammo": "2D", "projection": "Projection"}
 
 
@@ -82,23 +88,99 @@ def corner_texts(state, g: ViewGeometry) -> dict[str, str]:
     }
 
 
+def corner_font_size(width_px: int, height_px: int) -> int:
+    """Font size of the corner texts: 18 points, smaller in small viewports (at least 11)."""
+    return int(max(MIN_FONT, min(MAX_FONT, width_px / 20.0, height_px / 13.0)))
+
+
+class CornerText:
+    """Texts in the four corners and at the middle of the four edges of a renderer.
+
+    ``set_text(position, text)`` re-lays out only that text; :meth:`layout` moves the texts
+    and sets the font size when the viewport size changed.
+    """
+
+    _JUSTIFY = {  # position: (horizontal, vertical)
+        LL: ("Left", "Bottom"),
+        LR: ("Right", "Bottom"),
+        UL: ("Left", "Top"),
+        UR: ("Right", "Top"),
+        LOWER_EDGE: ("Centered", "Bottom"),
+        UPPER_EDGE: ("Centered", "Top"),
+        LEFT_EDGE: ("Left", "Centered"),
+        RIGHT_EDGE: ("Right", "Centered"),
+    }
+
+    def __init__(self, renderer, *, color=(0.95, 0.85, 0.35)):
+        self.renderer = renderer
+        self.mappers: list[vtkTextMapper] = []
+        self.actors: list[vtkActor2D] = []
+        for pos in range(8):
+            mapper = vtkTextMapper()
+            tp = mapper.GetTextProperty()
+            tp.SetColor(*color)
+            tp.SetFontFamilyToArial()
+            tp.ShadowOn()
+            tp.SetFontSize(MAX_FONT)
+            h, v = self._JUSTIFY[pos]
+            getattr(tp, f"SetJustificationTo{h}")()
+            getattr(tp, f"SetVerticalJustificationTo{v}")()
+            actor = vtkActor2D()
+            actor.SetMapper(mapper)
+            renderer.AddViewProp(actor)
+            self.mappers.append(mapper)
+            self.actors.append(actor)
+        self._texts = [""] * 8
+        self._size = None
+        self.font_size = MAX_FONT
+
+    def set_text(self, pos: int, text: str) -> None:
+        if self._texts[pos] != text:
+            self.mappers[pos].SetInput(text)
+            self._texts[pos] = text
+
+    def get_text(self, pos: int) -> str:
+        return self._texts[pos]
+
+    def layout(self, width_px: int, height_px: int) -> None:
+        if self._size == (width_px, height_px):
+            return
+        self._size = (width_px, height_px)
+        size = corner_font_size(width_px, height_px)
+        if size != self.font_size:
+            for mapper in self.mappers:
+                mapper.GetTextProperty().SetFontSize(size)
+            self.font_size = size
+        w, h = width_px, height_px
+        where = {
+            LL: (5, 5),
+            LR: (w - 5, 5),
+            UL: (5, h - 5),
+            UR: (w - 5, h - 5),
+            LOWER_EDGE: (w // 2, 5),
+            UPPER_EDGE: (w // 2, h - 5),
+            LEFT_EDGE: (5, h // 2),
+            RIGHT_EDGE: (w - 5, h // 2),
+        }
+        for pos, (x, y) in where.items():
+            self.actors[pos].SetPosition(x, y)
+
+    def set_visibility(self, visible: bool) -> None:
+        for actor in self.actors:
+            actor.SetVisibility(visible)
+
+    def close(self) -> None:
+        for actor in self.actors:
+            self.renderer.RemoveViewProp(actor)
+
+
 class AnnotationAdapter:
     """Corner texts, orientation letters at the edges and a scale bar."""
 
     def __init__(self, state, renderer):
         self.state = state
         self.renderer = renderer
-        self.corners = vtkCornerAnnotation()
-        self.corners.SetMaximumFontSize(18)
-        self.corners.SetMinimumFontSize(11)
-        self.corners.SetLinearFontScaleFactor(2)
-        self.corners.SetNonlinearFontScaleFactor(1)
-        tp = self.corners.GetTextProperty()
-        tp.SetColor(0.95, 0.85, 0.35)
-        tp.SetFontFamilyToArial()
-        tp.ShadowOn()
-        renderer.AddViewProp(self.corners)
-        self._texts: dict[int, str] = {}
+        self.corners = CornerText(renderer)
         # scale bar
         self._bar_points = vtkPoints()
         self._bar = vtkPolyData()
@@ -122,18 +204,17 @@ class AnnotationAdapter:
         self.bar_length_mm = 0.0
 
     def _set(self, pos: int, text: str) -> None:
-        if self._texts.get(pos) != text:
-            self.corners.SetText(pos, text)
-            self._texts[pos] = text
+        self.corners.set_text(pos, text)
 
     def update(self, g: ViewGeometry) -> None:
         s = self.state
         visible = s.overlays_visible
-        self.corners.SetVisibility(visible)
+        self.corners.set_visibility(visible)
         self.bar_actor.SetVisibility(visible and s.image is not None)
         self.bar_label.SetVisibility(visible and s.image is not None)
         if not visible:
             return
+        self.corners.layout(g.width_px, g.height_px)
         texts = corner_texts(s, g)
         image = s.image
         side = None
@@ -178,5 +259,6 @@ class AnnotationAdapter:
         self.bar_label.SetPosition(g.width_px / 2.0, y + 6)
 
     def close(self) -> None:
-        for prop in (self.corners, self.bar_actor, self.bar_label):
+        self.corners.close()
+        for prop in (self.bar_actor, self.bar_label):
             self.renderer.RemoveViewProp(prop)

@@ -1,8 +1,12 @@
 """The image of a viewport: the visible region of the current slice or slab, as a VTK texture.
 
 Per frame only what is seen is uploaded: the visible region (plus a margin so that small pans
-need no upload), box-averaged by a power of two when the image is shown smaller than 1:1.
-Window/level and invert are applied by the VTK image property (lookup on upload).
+need no upload), box-averaged by a whole number of pixels when the image is shown smaller
+than 1:1. Window/level and invert are applied here (numba, one pass) into an 8-bit grey
+texture that VTK passes to OpenGL as is (window 255, level 127.5, no lookup table): a quarter
+of the bytes of a float texture, and no colour mapping in VTK. The float values of the region
+are kept, so a window/level drag only re-windows them; slabs at a reduced level of detail
+come from a cache of reduced slices (:class:`~app.model.slab.ReducedSlices`).
 """
 
 from __future__ import annotations
@@ -11,17 +15,17 @@ import math
 
 import numpy as np
 from vtkmodules.util import numpy_support
-from vtkmodules.vtkCommonCore import vtkLookupTable
 from vtkmodules.vtkCommonDataModel import vtkImageData
 from vtkmodules.vtkRenderingCore import vtkImageSlice, vtkImageSliceMapper
 
-from app.model.slab import slab_region
+from app.model.slab import ReducedSlices, slab_region, window_to_uint8
 from app.model.view_geometry import ViewGeometry
 
 __all__ = ["ImageSliceAdapter", "choose_step", "visible_pixels", "upload_region", "apply_camera"]
 
 MAX_STEP = 8
 MARGIN = 0.5  # fraction of the visible size added on each side of an uploaded region
+SLAB_CACHE_BYTES = 64 * 2**20  # reduced slices kept per viewport for slabs
 
 
 def choose_step(world_per_px: float, pixel_mm: float) -> int:
@@ -84,22 +88,20 @@ def apply_camera(camera, g: ViewGeometry) -> None:
     camera.SetClippingRange(1.0, 2000.0)
 
 
-def _inverted_lut() -> vtkLookupTable:
-    lut = vtkLookupTable()
-    lut.SetNumberOfTableValues(256)
-    lut.SetHueRange(0, 0)
-    lut.SetSaturationRange(0, 0)
-    lut.SetValueRange(1, 0)
-    lut.SetRampToLinear()
-    lut.Build()
-    return lut
-
-
 class ImageSliceAdapter:
     """Draws ``state.image`` at ``state``'s slice/slab into ``renderer``.
 
-    Call :meth:`update` with the current :class:`ViewGeometry` before each render; it uploads
-    a new texture only when the slab, the level of detail or the needed region changed.
+    Call :meth:`update` with the current :class:`ViewGeometry` before each render; it
+    computes new values only when the slab, the level of detail or the needed region
+    changed, and re-windows them into the 8-bit texture only when the values or the
+    window/level/invert changed.
+
+    Attributes
+    ----------
+    uploads : int
+        How many times new values were computed (slice, slab, level of detail or region).
+    texture_uploads : int
+        How many times the 8-bit texture was rewritten (the above, plus window/level/invert).
     """
 
     def __init__(self, state, renderer):
@@ -112,13 +114,21 @@ class ImageSliceAdapter:
         self.actor.SetMapper(self.mapper)
         self.property = self.actor.GetProperty()
         self.property.SetInterpolationTypeToLinear()
-        self._lut = _inverted_lut()
+        # the texture is already windowed grey: VTK's pass-through (no lookup, no mapping)
+        self.property.SetColorWindow(255.0)
+        self.property.SetColorLevel(127.5)
         self.actor.VisibilityOff()
         renderer.AddViewProp(self.actor)
         self._key = None
         self._wanted = None
-        self._array = None
+        self._array = None  # float32 values of the uploaded region (slab, box-reduced)
+        self.texture = None  # uint8 texture, shared with VTK: keep it alive
+        self._texture_key = None
+        self._reduced: ReducedSlices | None = None
+        self._owned = False
+        self.region = None
         self.uploads = 0
+        self.texture_uploads = 0
 
     def _slab_key(self):
         s = self.state
@@ -131,22 +141,19 @@ class ImageSliceAdapter:
         if image is None:
             self.actor.VisibilityOff()
             self._key = None
+            self._reduced = None
             return
         self.actor.VisibilityOn()
         step = min(choose_step(g.world_per_px, image.pixel_mm[1]), image.rows, image.cols)
         slab_key = self._slab_key()
         if self._key != (slab_key, step) or not self._covers(g, image):
             wanted, region = upload_region(g, image, step)
-            self._upload(image, slab_key, region, step)
+            self._compute(image, slab_key, region, step)
             self._wanted = wanted
-        self.property.SetColorWindow(s.window_width)
-        self.property.SetColorLevel(s.window_center)
-        if s.invert:
-            if self.property.GetLookupTable() is None:
-                self.property.SetLookupTable(self._lut)
-                self.property.UseLookupTableScalarRangeOff()
-        elif self.property.GetLookupTable() is not None:
-            self.property.SetLookupTable(None)
+        texture_key = (self.uploads, s.window_center, s.window_width, bool(s.invert))
+        if texture_key != self._texture_key:
+            self._upload_texture(image, step)
+            self._texture_key = texture_key
         apply_camera(self.renderer.GetActiveCamera(), g)
 
     def _covers(self, g: ViewGeometry, image) -> bool:
@@ -159,24 +166,59 @@ class ImageSliceAdapter:
         r0, r1, c0, c1 = self._wanted
         return seen[0] >= r0 and seen[1] <= r1 and seen[2] >= c0 and seen[3] <= c1
 
-    def _upload(self, image, slab_key, region, step) -> None:
+    def _compute(self, image, slab_key, region, step) -> None:
+        """The float values of ``region`` for the slab, reduced by ``step``."""
         _, k0, k1, mode = slab_key
         r0, r1, c0, c1 = region
-        arr = slab_region(image.data, k0, k1, mode=mode or "average", rows=(r0, r1), cols=(c0, c1), step=step)
-        arr = np.ascontiguousarray(arr)
-        h, w = arr.shape
-        dy, dx = image.pixel_mm
-        self.data.SetDimensions(w, h, 1)
-        self.data.SetSpacing(dx * step, dy * step, 1.0)
-        self.data.SetOrigin((c0 + (step - 1) / 2) * dx, (r0 + (step - 1) / 2) * dy, 0.0)
-        scalars = numpy_support.numpy_to_vtk(arr.reshape(-1), deep=0)
-        self.data.GetPointData().SetScalars(scalars)
-        self.data.Modified()
-        self._array = arr  # VTK shares this memory: keep it alive
+        if k1 > k0 and step > 1:
+            n = k1 - k0 + 1
+            cache = self._reduced
+            if (
+                cache is None
+                or cache.data is not image.data
+                or (cache.rows, cache.cols, cache.step) != ((r0, r1), (c0, c1), step)
+                or cache.n_slots < n
+            ):
+                cache = self._reduced = ReducedSlices(
+                    image.data, rows=(r0, r1), cols=(c0, c1), step=step, max_bytes=SLAB_CACHE_BYTES, min_slices=n
+                )
+            reuse = self._owned and self._array is not None and self._array.shape == cache.shape
+            self._array = cache.slab(k0, k1, mode=mode, out=self._array if reuse else None)
+            self._owned = True
+        else:
+            # single slices (a view of the stack at full resolution) and full-resolution slabs
+            self._array = slab_region(
+                image.data, k0, k1, mode=mode or "average", rows=(r0, r1), cols=(c0, c1), step=step
+            )
+            self._owned = False  # may be a view of the stack: never written into
         self.region = region
         self._key = (slab_key, step)
         self.uploads += 1
 
+    def _upload_texture(self, image, step) -> None:
+        """Window the values into the 8-bit texture (reused while its shape holds) and tell VTK."""
+        values = self._array
+        s = self.state
+        h, w = values.shape
+        tex = self.texture
+        new_buffer = tex is None or tex.shape != (h, w)
+        if new_buffer:
+            tex = np.empty((h, w), dtype=np.uint8)
+        window_to_uint8(values, s.window_center, s.window_width, invert=s.invert, out=tex)
+        r0, _, c0, _ = self.region
+        dy, dx = image.pixel_mm
+        self.data.SetDimensions(w, h, 1)
+        self.data.SetSpacing(dx * step, dy * step, 1.0)
+        self.data.SetOrigin((c0 + (step - 1) / 2) * dx, (r0 + (step - 1) / 2) * dy, 0.0)
+        if new_buffer:
+            self.data.GetPointData().SetScalars(numpy_support.numpy_to_vtk(tex.reshape(-1), deep=0))
+            self.texture = tex  # VTK shares this memory: keep it alive
+        else:
+            self.data.GetPointData().GetScalars().Modified()
+        self.data.Modified()
+        self.texture_uploads += 1
+
     def close(self) -> None:
         self.renderer.RemoveViewProp(self.actor)
         self._array = None
+        self._reduced = None
