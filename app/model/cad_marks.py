@@ -36,6 +36,7 @@ __all__ = [
     "finding_items",
     "case_score_item",
     "centre_pan",
+    "cad_marks_for_findings",
     "CadMarksController",
 ]
 
@@ -165,6 +166,43 @@ def centre_pan(state, geometry, row: float, col: float) -> tuple[float, float]:
     return (px + (geometry.focal_mm[0] - wx) * geometry.sign_x, py + (geometry.focal_mm[1] - wy) * geometry.sign_y)
 
 
+def cad_marks_for_findings(image, result) -> list:
+    """The findings of ``result`` as ``app.model.findings.CadMark`` (accept/dismiss in the findings panel).
+
+    Positions are the viewer's (array) slice, row and column of ``image``; the id (e.g.
+    ``RCC-mass-s11-r99c100``) is stable for the same finding (view, kind, focal slice, position).
+    """
+    from app.model.findings import CadMark
+
+    md = image.metadata or {}
+    sop = str(md.get("sop_instance_uid") or image.uid)
+    sop_class = str(md.get("sop_class_uid") or "1.2.840.10008.5.1.4.1.1.13.1.3")
+    out = []
+    for f in result.findings:
+        if f.kind not in MARK_KINDS:
+            continue
+        k, r, c = int(round(f.center_index[0])), float(f.center_index[1]), float(f.center_index[2])
+        x, y, z = f.center_mm
+        out.append(
+            CadMark(
+                id=f"{image.laterality}{image.view}-{f.kind}-s{k + 1}-r{r:.0f}c{c:.0f}",
+                kind=f.kind,
+                laterality=image.laterality,
+                view=image.view,
+                sop_instance_uid=sop,
+                sop_class_uid=sop_class,
+                slice_index=k,
+                row=r,
+                col=c,
+                centre_mm=(float(z), float(y), float(x)),
+                score=float(f.score),
+                model_id=f.model,
+                pixel_spacing_mm=tuple(image.pixel_mm),
+            )
+        )
+    return out
+
+
 class CadMarksController:
     """CAD results of the displayed images and their marks in a reading session's viewports.
 
@@ -216,6 +254,17 @@ class CadMarksController:
         self._refresh()
         self._update_case_score()
         self.events.results(uid=uid)
+
+    def cad_marks(self, study=None) -> list:
+        """``CadMark`` objects of every result on the images of ``study`` (default: the session's)."""
+        study = study if study is not None else self.session.study
+        if study is None:
+            return []
+        out = []
+        for im in study.images:
+            if im.uid in self.results:
+                out += cad_marks_for_findings(im, self.results[im.uid])
+        return out
 
     def result_for(self, image):
         return self.results.get(image.uid) if image is not None else None

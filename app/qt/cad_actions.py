@@ -126,11 +126,23 @@ class QtCad(QtCore.QObject):
 
     # -- results, worklist -------------------------------------------------------------
     def _on_results(self, event=None) -> None:
+        QtCore.QTimer.singleShot(0, self._push_to_findings)  # after open_study has made its findings UI
         study = self.window.session.study
         score = self.controller.study_case_score(study)
         if study is None or score is None:
             return
         self.set_worklist_score(study.study_uid or study.source, score)
+
+    def _push_to_findings(self) -> None:
+        """Give the findings panel (accept/dismiss) the CAD marks of the open study."""
+        ui = getattr(self.window, "findings_ui", None)
+        findings = getattr(ui, "findings", None)
+        if findings is None or not hasattr(findings, "set_cad_marks"):
+            return
+        try:
+            findings.set_cad_marks(self.controller.cad_marks())
+        except (TypeError, ValueError) as exc:  # a mark the findings model cannot take (e.g. an odd view)
+            self._status(f"CAD marks not listed in the findings panel: {exc}")
 
     def set_worklist_score(self, study_uid: str, score: float | None) -> None:
         model = self.window.worklist_model
@@ -170,6 +182,8 @@ class QtCad(QtCore.QObject):
             return
         for uid, result in results.items():
             self.controller.set_result(uid, result)
+        if not results:
+            QtCore.QTimer.singleShot(0, self._push_to_findings)
 
     def close(self) -> None:
         self.window.session.events.layout.disconnect(self._on_layout)

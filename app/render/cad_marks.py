@@ -55,10 +55,12 @@ def _asterisk(x, y, r, arms):
     return out
 
 
-def _with_badge(lines, item, x, y, r):
+def _with_badge(lines, item, x, y, r, *, below: bool = False):
+    """Add the score badge to the upper right of the glyph (lower right for calcifications,
+    so that a calcification mark and a mass mark at the same place keep readable badges)."""
     labels = []
     if item.label:
-        box, label = badge(x + r + 4.0, y - r + 2.0, item.label)
+        box, label = badge(x + r + 4.0, (y + r + _TEXT_PX) if below else (y - r + 2.0), item.label)
         lines = lines + box
         labels.append(label)
     return lines, labels
@@ -72,12 +74,12 @@ def _outline(item, g, image):
 def _draw_cluster(item, g, image):
     (x, y) = _display(item, g, image, item.points[:1])[0]
     lines = _triangle(x, y, GLYPH_PX) + _outline(item, g, image)
-    return _with_badge(lines, item, x, y, GLYPH_PX)
+    return _with_badge(lines, item, x, y, GLYPH_PX, below=True)
 
 
 def _draw_calc(item, g, image):
     (x, y) = _display(item, g, image, item.points[:1])[0]
-    return _with_badge(_triangle(x, y, GLYPH_PX * 0.5), item, x, y, GLYPH_PX * 0.5)
+    return _with_badge(_triangle(x, y, GLYPH_PX * 0.5), item, x, y, GLYPH_PX * 0.5, below=True)
 
 
 def _draw_mass(item, g, image):
