@@ -140,7 +140,9 @@ class QtCad(QtCore.QObject):
         if findings is None or not hasattr(findings, "set_cad_marks"):
             return
         try:
-            findings.set_cad_marks(self.controller.cad_marks())
+            marks = self.controller.cad_marks()
+            if marks:  # never wipe marks the findings session got elsewhere
+                findings.set_cad_marks(marks)
         except (TypeError, ValueError) as exc:  # a mark the findings model cannot take (e.g. an odd view)
             self._status(f"CAD marks not listed in the findings panel: {exc}")
 
@@ -169,6 +171,8 @@ class QtCad(QtCore.QObject):
 
     def _on_layout(self, event=None) -> None:
         study = self.window.session.study
+        if study is not None:  # a re-opened study gets a new findings session: give it the marks again
+            QtCore.QTimer.singleShot(0, self._push_to_findings)
         if not self.use_store or study is None or not study.study_uid or study.study_uid in self._loaded:
             return
         self._loaded.add(study.study_uid)
@@ -182,8 +186,6 @@ class QtCad(QtCore.QObject):
             return
         for uid, result in results.items():
             self.controller.set_result(uid, result)
-        if not results:
-            QtCore.QTimer.singleShot(0, self._push_to_findings)
 
     def close(self) -> None:
         self.window.session.events.layout.disconnect(self._on_layout)
