@@ -43,5 +43,10 @@ test: system-deps $(STAMP) lint
 bench: gui-deps $(STAMP)
 	@for f in tests/benchmarks/bench_*.py; do echo "== $$f"; $(XVFB) $(PY) $$f || exit 1; done
 
+# Rebuild the shipped CAD models from synthetic data (needs the train extra: torch CPU, onnx; ~1 h on 2 cores)
+models: $(STAMP)
+	$(PY) -m pip install -q -e '.[test,train]'
+	$(PY) -m cad.training --out resources/models
+
 clean:
 	rm -rf $(VENV) build *.egg-info $(OUT)
