@@ -27,6 +27,16 @@ class QtHangingArea(QtWidgets.QWidget):
         self._rebuild()
 
     def _rebuild(self, event=None) -> None:
+        stage = self.session.stage
+        shape = (stage.rows, stage.cols, len(self.session.viewports))
+        if self.viewports and shape == getattr(self, "_shape", None):
+            # same grid: keep the viewports and their render windows (an OpenGL context costs
+            # ~0.3 s to create in software OpenGL), show the new states in them
+            for i, state in enumerate(self.session.viewports):
+                self.viewports[i].set_state(state, i)
+            self._on_tool()
+            return
+        self._shape = shape
         for vp in self.viewports:
             self.grid.removeWidget(vp)
             vp.close_view()

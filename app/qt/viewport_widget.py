@@ -144,6 +144,14 @@ class QtVtkView(QVTKRenderWindowInteractor):
     def render_now(self) -> None:
         self.view.render()
 
+    def set_state(self, state, index: int) -> None:
+        """Show another viewport state in this render window (no new OpenGL context)."""
+        self.state = state
+        self.index = index
+        self._press_pos = self._last_pos = None
+        self._wheel_rest = 0
+        self.view.set_state(state)
+
     def close_view(self) -> None:
         self.view.close()
         self.Finalize()
@@ -205,6 +213,33 @@ class QtViewport(QtWidgets.QFrame):
             self.cine.start(int(round(1000.0 / self.state.cine_fps)))
         else:
             self.cine.stop()
+
+    def set_state(self, state, index: int) -> None:
+        """Show another viewport state (a new stage or study) in this viewport and its render
+        window: the hanging area reuses its viewports when the grid keeps its shape."""
+        if state is self.state and index == self.index:
+            return
+        self.cine.stop()
+        self.cine.timeout.disconnect(self.state.advance_cine)
+        callbacks = (
+            ("image", self._on_image),
+            ("slice_index", self._on_slice),
+            ("active", self._on_active),
+            ("cine_playing", self._on_cine),
+            ("cine_fps", self._on_cine),
+        )
+        for name, cb in callbacks:
+            getattr(self.state.events, name).disconnect(cb)
+        self.state = state
+        self.index = index
+        self.setObjectName(f"viewport{index}")
+        self.cine.timeout.connect(state.advance_cine)
+        for name, cb in callbacks:
+            getattr(state.events, name).connect(cb)
+        self.vtk.set_state(state, index)
+        self._on_image()
+        self._on_active()
+        self._on_cine()
 
     def close_view(self) -> None:
         self.cine.stop()

@@ -130,6 +130,12 @@ class ImageSliceAdapter:
         self.uploads = 0
         self.texture_uploads = 0
 
+    def set_state(self, state) -> None:
+        """Show another viewport state (its values are computed afresh)."""
+        self.state = state
+        self._key = self._wanted = self._texture_key = None
+        self._reduced = None
+
     def _slab_key(self):
         s = self.state
         k0, k1 = s.slab_range()

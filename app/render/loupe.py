@@ -51,6 +51,11 @@ class LoupeAdapter:
         self._key = None
         self.shown = False
 
+    def set_state(self, state) -> None:
+        """Follow another viewport state."""
+        self.state = state
+        self._key = None
+
     def update(self, g: ViewGeometry) -> None:
         s = self.state
         image = s.image

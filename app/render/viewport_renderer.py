@@ -52,12 +52,40 @@ class ViewportRenderer:
         self._size = (1, 1)
         self.frames = 0
         self._observer = render_window.AddObserver("StartEvent", self._before_render)
+        self._connect(state)
+        self.highlight_active = True
+
+    def _connect(self, state) -> None:
         state.events.changed.connect(self._on_change)
         state.overlays.events.inserted.connect(self._on_item_inserted)
         state.overlays.events.removed.connect(self._on_item_removed)
         for item in state.overlays:
             item.events.changed.connect(self._on_change)
-        self.highlight_active = True
+
+    def _disconnect(self, state) -> None:
+        state.events.changed.disconnect(self._on_change)
+        state.overlays.events.inserted.disconnect(self._on_item_inserted)
+        state.overlays.events.removed.disconnect(self._on_item_removed)
+        for item in state.overlays:
+            item.events.changed.disconnect(self._on_change)
+
+    def set_state(self, state) -> None:
+        """Draw another :class:`~app.model.viewport.ViewportState` in the same render window.
+
+        A new stage or study reuses the viewports' render windows this way: creating an OpenGL
+        context costs ~0.3 s in software OpenGL, rebinding costs nothing.
+        """
+        if state is self.state:
+            return
+        self._disconnect(self.state)
+        self.state = state
+        for adapter in self.adapters:
+            if hasattr(adapter, "set_state"):
+                adapter.set_state(state)
+            else:
+                adapter.state = state
+        self._connect(state)
+        self.request_render()
 
     # -- model events ------------------------------------------------------------------
     def _on_change(self, event=None) -> None:
@@ -113,11 +141,7 @@ class ViewportRenderer:
 
     def close(self) -> None:
         """Disconnect from the model and remove every VTK object (call before discarding)."""
-        self.state.events.changed.disconnect(self._on_change)
-        self.state.overlays.events.inserted.disconnect(self._on_item_inserted)
-        self.state.overlays.events.removed.disconnect(self._on_item_removed)
-        for item in self.state.overlays:
-            item.events.changed.disconnect(self._on_change)
+        self._disconnect(self.state)
         self.render_window.RemoveObserver(self._observer)
         for adapter in self.adapters:
             adapter.close()
