@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Job", "JobEvent", "JobRunner", "reconstruction_task", "default_runner"]
+__all__ = ["Job", "JobEvent", "JobRunner", "reconstruction_task", "default_grid", "default_runner"]
 
 PENDING, RUNNING, DONE, FAILED, CANCELLED = "pending", "running", "done", "failed", "cancelled"
 
@@ -148,6 +148,55 @@ def default_runner() -> JobRunner:
     return _DEFAULT
 
 
+def default_grid(projections, *, slice_mm: float = 1.0):
+    """The grid ``crescent recon`` uses by default: ``slice_mm`` slices from the breast support to the
+    compressed thickness, the detector pitch in-plane, over the breast's shadow in the central view.
+
+    Parameters
+    ----------
+    projections : recon.ProjectionSet
+        Line integrals (see :func:`recon.preprocess.preprocess_projection_set`) whose metadata holds
+        ``thickness_mm`` (Body Part Thickness).
+
+    Raises
+    ------
+    app.errors.InputError
+        When the compressed thickness is unknown.
+    """
+    from app.commands.recon import breast_extent_mm
+    from app.errors import InputError
+    from recon.types import VolumeGrid
+
+    md = projections.metadata or {}
+    thickness = md.get("thickness_mm")
+    if not thickness:
+        where = (md.get("paths") or [md.get("source_file") or "projections"])[0]
+        raise InputError(f"{where}: no compressed breast thickness (Body Part Thickness); cannot choose a grid")
+    ex, ey = breast_extent_mm(projections.data, projections.geometry)
+    return VolumeGrid.for_geometry(
+        projections.geometry, float(thickness), slice_mm=slice_mm, extent_x_mm=ex, extent_y_mm=ey
+    )
+
+
+def _displayable(volume, projections, *, preview: bool):
+    """``volume`` with the facts the viewer hangs it by (laterality, view) from the projections."""
+    from recon.types import Volume
+
+    src = projections.metadata or {}
+    md = dict(volume.metadata or {})
+    lat, view = src.get("laterality") or md.get("laterality"), src.get("view") or md.get("view")
+    md.update(kind="tomo", preview=bool(preview))
+    if lat:
+        md["laterality"] = lat
+    if view:
+        md["view"] = view
+    md.setdefault("uid", f"reconstruction:{lat or '?'}{view or '?'}{':preview' if preview else ''}")
+    if src.get("sop_instance_uid"):
+        md["source_sop_instance_uids"] = [src["sop_instance_uid"]]
+    md.pop("sop_instance_uid", None)  # the new volume is not the projections' instance
+    return Volume(data=volume.data, grid=volume.grid, metadata=md)
+
+
 def reconstruction_task(
     projections, grid=None, *, method: str = "fbp", preview: bool = True, reconstruct=None, **options
 ):
@@ -156,39 +205,54 @@ def reconstruction_task(
     Parameters
     ----------
     projections : recon.ProjectionSet
+        Raw signal or line integrals (converted once, on the worker thread).
     grid : recon.VolumeGrid, optional
-        Default: the reconstruction's default grid.
+        Default: :func:`default_grid` (needs ``metadata['thickness_mm']``).
     method : str
-        Reconstruction method name (see ``recon.reconstruct``).
+        Reconstruction method name (see :func:`recon.reconstruct.reconstruct`).
     preview : bool
-        First run the fast preview (``reconstruct(..., preview=True)``: a binned, thick-slice
-        FBP) and emit it as the partial result ``'preview'``.
+        First run the quick preview with FBP (``reconstruct(..., preview=True)``: 2x2-binned
+        projections onto :func:`recon.reconstruct.preview_grid`, 2 mm slices) and emit it as the
+        partial result ``'preview'``.
     reconstruct : callable, optional
-        ``reconstruct(projections, geometry, grid, method=..., progress=..., cancel=..., **options)``;
-        default ``recon.reconstruct.reconstruct``.
+        ``reconstruct(projections, geometry, grid, method=..., progress=..., cancel=..., preview=..., **options)``;
+        default :func:`recon.reconstruct.reconstruct`.
+    **options
+        Method options passed to the full reconstruction (and to an FBP preview of an FBP method).
+
+    The volumes carry the projections' laterality and view in their metadata (``preview`` marks
+    the quick one), so the viewer hangs them in the right place.
     """
 
     def run(progress, cancel, emit):
+        from recon.errors import check_cancel
+        from recon.preprocess import preprocess_projection_set
+
         fn = reconstruct
         if fn is None:
             from recon.reconstruct import reconstruct as fn
-        geometry = projections.geometry
+        pset = preprocess_projection_set(projections)
+        target = grid
+        if target is None and (pset.metadata or {}).get("thickness_mm"):
+            target = default_grid(pset)
+        check_cancel(cancel)
         if preview:
 
             def preview_progress(done, total, message=""):
                 progress(0, 1, f"preview: {message}")
 
             vol = fn(
-                projections,
-                geometry,
-                grid,
-                method=method,
+                pset,
+                pset.geometry,
+                target,
+                method="fbp",
                 progress=preview_progress,
                 cancel=cancel,
                 preview=True,
-                **options,
+                **(options if method == "fbp" else {}),
             )
-            emit("preview", vol)
-        return fn(projections, geometry, grid, method=method, progress=progress, cancel=cancel, **options)
+            emit("preview", _displayable(vol, projections, preview=True))
+        vol = fn(pset, pset.geometry, target, method=method, progress=progress, cancel=cancel, **options)
+        return _displayable(vol, projections, preview=False)
 
     return run

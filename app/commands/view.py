@@ -8,7 +8,9 @@ DESCRIPTION = (
     "Open studies in the reading workstation. STUDY is a file or folder (DICOM, or .npz images) "
     "or a Study Instance UID in the store; without STUDY the worklist of the store is shown. "
     "With --screenshot the chosen layout is rendered in a real window, saved as PNG, and the "
-    "program exits. --demo opens a synthetic study."
+    "program exits. --demo opens a synthetic study. A study with a Study Instance UID opens as the "
+    "reader left it (protocol, stage, slices, windows; unless --layout/--stage/--slice say otherwise), "
+    "with its BI-RADS findings; projection sets without a volume are reconstructed in the background."
 )
 _LAYOUTS = {"4view": "4view", "cc": "cc", "mlo": "mlo", "single": "single", "s2d": "s2d-tomo"}
 
@@ -16,7 +18,9 @@ _LAYOUTS = {"4view": "4view", "cc": "cc", "mlo": "mlo", "single": "single", "s2d
 def add_arguments(parser) -> None:
     parser.add_argument("study", nargs="*", help="files, folders, or Study Instance UIDs in the store")
     parser.add_argument("--screenshot", metavar="OUT.png", help="render, save the picture and exit")
-    parser.add_argument("--layout", choices=list(_LAYOUTS), default="4view", help="hanging protocol")
+    parser.add_argument(
+        "--layout", choices=list(_LAYOUTS), default=None, help="hanging protocol (default: as left, else 4view)"
+    )
     parser.add_argument("--stage", type=int, default=0, metavar="N", help="0-based protocol stage to show")
     parser.add_argument("--slice", type=int, default=None, metavar="K", help="0-based slice to show")
     parser.add_argument("--slab", type=float, default=None, metavar="MM", help="slab thickness, mm")
@@ -80,7 +84,8 @@ def run(args) -> int:
     window.resize(int(m.group(1)), int(m.group(2)))
     if study is not None:
         window.add_studies([study])
-        window.open_study(study, protocol_id=_LAYOUTS[args.layout])
+        explicit = args.layout is not None or args.stage or args.slice is not None
+        window.open_study(study, protocol_id=_LAYOUTS[args.layout or "4view"] if explicit else None)
         if args.stage:
             window.session.goto_stage(args.stage)
         for vp in window.session.viewports:
@@ -97,6 +102,9 @@ def run(args) -> int:
     if args.screenshot:
         if study is not None:
             window.worklist_dock.hide()
+            if window.findings_ui is not None:
+                window.findings_ui.dock.hide()
+                window.findings_ui.assessment_dock.hide()
         window.show()
         for _ in range(10):
             app.processEvents()

@@ -22,6 +22,18 @@ from app.model.tools import TOOLS, Tool
 BTO = "1.2.840.10008.5.1.4.1.1.13.1.3"
 MODES = ("point", "ellipse", "polygon")
 MIN_ELLIPSE_PX = 1.0
+PREVIEW_SOURCE = "birads_preview"
+
+
+def mark_to_image(points) -> tuple[tuple[float, float], ...]:
+    """Mark points ``(col, row)`` -> viewer/overlay points ``(row, col)``.
+
+    :class:`~app.model.marks.Mark` stores (col, row) like DICOM SR; the viewer's
+    :class:`~app.model.overlays.OverlayItem` and pointer events use (row, col). Every
+    conversion from marks to the screen goes through here (the other way is
+    :meth:`AnnotationController.press`, which takes the viewer's (row, col)).
+    """
+    return tuple((float(r), float(c)) for c, r in points)
 
 
 @dataclass(frozen=True)
@@ -181,6 +193,9 @@ class _BiradsTool(Tool):
     mode = "point"
     cursor = "cross"
 
+    def __init__(self):
+        self._preview = None  # (viewport, OverlayItem) of the outline being drawn
+
     def _ctl(self, ctx):
         ctl = controller_for(ctx.session)
         if ctl is None or ctx.viewport.image is None:
@@ -189,20 +204,51 @@ class _BiradsTool(Tool):
             ctl.set_mode(self.mode)
         return ctl
 
+    def _show_preview(self, ctx, ctl) -> None:
+        """Draw the controller's outline in progress on the viewport (or remove it when done)."""
+        from app.model.overlays import OverlayItem
+
+        vp = ctx.viewport
+        if self._preview is not None and (ctl.preview is None or self._preview[0] is not vp):
+            old_vp, item = self._preview
+            if item in old_vp.overlays:
+                old_vp.overlays.remove(item)
+            self._preview = None
+        if ctl.preview is None:
+            return
+        kind, pts = ctl.preview
+        points = mark_to_image(pts)
+        if self._preview is None:
+            k = vp.slice_index
+            item = OverlayItem(
+                kind="ellipse" if kind == "ellipse" else "polyline",
+                points=points,
+                slices=(k, k),
+                color=(1.0, 0.6, 0.1),
+                source=PREVIEW_SOURCE,
+            )
+            vp.overlays.append(item)
+            self._preview = (vp, item)
+        else:
+            self._preview[1].points = points
+
     def press(self, ctx, ev):
         ctl = self._ctl(ctx)
         if ctl is not None and ev.on_image:
             ctl.press(ImageInfo.from_display_image(ctx.viewport.image), ctx.viewport.slice_index, ev.row, ev.col)
+            self._show_preview(ctx, ctl)
 
     def drag(self, ctx, ev):
         ctl = self._ctl(ctx)
         if ctl is not None and ev.on_image:
             ctl.drag(ev.row, ev.col)
+            self._show_preview(ctx, ctl)
 
     def release(self, ctx, ev):
         ctl = self._ctl(ctx)
         if ctl is not None and ev.on_image:
             ctl.release(ev.row, ev.col)
+            self._show_preview(ctx, ctl)
 
 
 @TOOLS.register
@@ -231,6 +277,15 @@ class BiradsPolygonTool(_BiradsTool):
     title = "BI-RADS finding: polygon"
     mode = "polygon"
 
+    def double_click(self, ctx, ev):
+        self.finish(ctx)
+
+    def finish(self, ctx):
+        ctl = self._ctl(ctx)
+        if ctl is not None:
+            ctl.close_polygon()
+            self._show_preview(ctx, ctl)
+
 
 # ---- overlays -------------------------------------------------------------------------------
 
@@ -238,10 +293,9 @@ class BiradsPolygonTool(_BiradsTool):
 def mark_overlay_points(mark: Mark) -> tuple[str, tuple]:
     """(overlay kind, points as (row, col)) that draw ``mark``."""
     if mark.kind == "point":
-        c, r = mark.points[0]
-        return "point", ((r, c),)
+        return "point", mark_to_image(mark.points[:1])
     if mark.kind == "polygon":
-        return "polygon", tuple((r, c) for c, r in mark.points)
+        return "polygon", mark_to_image(mark.points)
     (c0, r0), (c1, r1), (c2, r2), (c3, r3) = mark.points
     cx, cy = (c0 + c1) / 2, (r0 + r1) / 2
     a, b = ((c1 - c0) / 2, (r1 - r0) / 2), ((c3 - c2) / 2, (r3 - r2) / 2)

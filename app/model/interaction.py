@@ -47,6 +47,22 @@ class InteractionController:
         self._pressed = (index, tool, ev.button)
         tool.press(self._ctx(index), ev)
 
+    def double_click(self, index: int, ev: PointerEvent) -> None:
+        """The second press of a double click (the tool's ``double_click``; a release follows)."""
+        if not 0 <= index < len(self.session.viewports):
+            return
+        if self.session.active_index != index:
+            self.session.set_active(index)
+        tool = self._tool_for(ev.button)
+        self._pressed = (index, tool, ev.button)
+        tool.double_click(self._ctx(index), ev)
+
+    def finish(self) -> None:
+        """Enter: let the active tool finish its drawing in the active viewport."""
+        index = self.session.active_index
+        if 0 <= index < len(self.session.viewports):
+            self.tool(self.session.tool).finish(self._ctx(index))
+
     def move(self, index: int, ev: PointerEvent) -> None:
         if not 0 <= index < len(self.session.viewports):
             return

@@ -43,11 +43,18 @@ def looks_like_uid(text: str) -> bool:
 
 @dataclass
 class LoadResult:
-    """A study for the viewer, projection sets found on the way, and warnings (one line each)."""
+    """A study for the viewer, projection sets found on the way, and warnings (one line each).
+
+    ``projections`` holds the projection sets with no reconstructed volume of the same
+    laterality and view in the study (the ones to reconstruct); projection sets whose volume
+    is there are not loaded (they are inputs, not images to hang) and are listed in ``covered``
+    as "R CC"-style labels.
+    """
 
     study: Study
     projections: list = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    covered: list[str] = field(default_factory=list)
 
 
 def save_npz(path: str | os.PathLike, image: DisplayImage, *, study: Study | None = None) -> Path:
@@ -218,6 +225,7 @@ def load_paths(paths, *, source: str = "") -> LoadResult:
     facts: dict = {}
     warnings: list[str] = []
     projections = []
+    covered: list[str] = []
     npz = [p for p in paths if p.is_file() and p.suffix == ".npz"]
     npz += [q for p in paths if p.is_dir() for q in sorted(p.glob("*.npz"))]
     for p in npz:
@@ -228,11 +236,21 @@ def load_paths(paths, *, source: str = "") -> LoadResult:
     if dicom_paths:
         from app.dicom.image2d import Mammogram
         from app.dicom.readers import examine, load
+        from app.dicom.readers.base import breast_identity
         from recon.types import ProjectionSet, Volume
 
         result = examine(dicom_paths)
         warnings += [str(e) for e in result.errors]
-        for loadable in result.loadables:
+        # images first, then only the projection sets whose volume is missing
+        loadables = sorted(result.loadables, key=lambda lo: lo.kind == "projections")
+        for loadable in loadables:
+            if loadable.kind == "projections" and loadable.headers:
+                ident = breast_identity(loadable.headers[0].ds)
+                lat, view = ident.get("laterality"), (ident.get("view") or "").upper()
+                if any(im.kind == "tomo" and (im.laterality, im.view) == (lat, view) for im in images):
+                    covered.append(f"{lat} {view}")
+                    facts = facts or _study_facts(ident)
+                    continue
             obj = load(loadable)
             meta = getattr(obj, "metadata", {}) or {}
             warnings += [str(w) for w in meta.get("warnings", [])]
@@ -247,7 +265,7 @@ def load_paths(paths, *, source: str = "") -> LoadResult:
         label = str(paths[0]) if len(paths) == 1 else f"{len(paths)} paths"
         raise InputError(f"{label}: no DBT volume, mammogram or projection set found")
     study = Study(images=images, source=source or str(paths[0]), **facts)
-    return LoadResult(study, projections, warnings)
+    return LoadResult(study, projections, warnings, covered)
 
 
 def load_store_study(study_uid: str, *, store_dir=None) -> LoadResult:

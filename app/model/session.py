@@ -17,7 +17,7 @@ from app.model.hanging import HangingProtocol, Stage, load_protocols
 from app.model.study import Study
 from app.model.viewport import ViewportState
 
-__all__ = ["ReadingSession"]
+__all__ = ["ReadingSession", "image_key"]
 
 _REMEMBERED = (
     "slice_index",
@@ -30,6 +30,16 @@ _REMEMBERED = (
     "zoom",
     "pan_mm",
 )
+
+
+def image_key(image) -> str:
+    """A key that finds an image again in a later session: its SOP Instance UID, else its uid or label."""
+    md = getattr(image, "metadata", None) or {}
+    return str(md.get("sop_instance_uid") or image.uid or image.label)
+
+
+def _json_value(value):
+    return list(value) if isinstance(value, tuple) else value
 
 
 @dataclass(eq=False)
@@ -146,8 +156,12 @@ class ReadingSession(EventedModel):
                 self._memory[vp.image] = {name: getattr(vp, name) for name in _REMEMBERED}
             vp.events.slice_index.disconnect(self._on_slice)
 
-    def _apply_stage(self) -> None:
-        self._remember()
+    def _apply_stage(self, *, restore: bool = False) -> None:
+        if restore:  # keep the restored memory: the current viewports are not yet the reader's
+            for vp in self.viewports:
+                vp.events.slice_index.disconnect(self._on_slice)
+        else:
+            self._remember()
         stage = self.stage
         images = stage.resolve(self.study)
         viewports = []
@@ -155,7 +169,10 @@ class ReadingSession(EventedModel):
             vp = ViewportState(name=cell.label)
             vp.show(image)
             if image is not None and image in self._memory:
-                vp.update(**self._memory[image])
+                try:
+                    vp.update(**self._memory[image])
+                except (TypeError, ValueError):
+                    self._memory.pop(image, None)
             vp.events.slice_index.connect(self._on_slice)
             vp.active = i == 0
             viewports.append(vp)
@@ -247,6 +264,48 @@ class ReadingSession(EventedModel):
         if jumps:
             self.events.focus_jump(jumps=jumps, from_index=index, point=(row, col))
         return jumps
+
+    # -- persistence of what the reader set --------------------------------------------
+    def viewer_state(self) -> dict:
+        """What the reader set, as JSON-able data: protocol, stage, active viewport, and per image
+        (by :func:`image_key`) slice, slab, window/level, inversion and zoom/pan."""
+        images: dict[str, dict] = {}
+        for image, values in self._memory.items():
+            images[image_key(image)] = {k: _json_value(v) for k, v in values.items()}
+        for vp in self.viewports:
+            if vp.image is not None:
+                images[image_key(vp.image)] = {name: _json_value(getattr(vp, name)) for name in _REMEMBERED}
+        return {
+            "protocol": self.protocol_id,
+            "stage": self.stage_index,
+            "active": self.active_index,
+            "link_scrolling": self.link_scrolling,
+            "images": images,
+        }
+
+    def restore_viewer_state(self, state) -> None:
+        """Apply :meth:`viewer_state` data to the open study (unknown images and bad values are skipped)."""
+        if not isinstance(state, dict) or self.study is None:
+            return
+        by_key = {image_key(im): im for im in self.study.images}
+        for key, values in (state.get("images") or {}).items():
+            image = by_key.get(key)
+            if image is None or not isinstance(values, dict):
+                continue
+            self._memory[image] = {
+                k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in _REMEMBERED
+            }
+        protocol = state.get("protocol")
+        with self.events.blocker_all():
+            if protocol in self.protocols:
+                self.protocol_id = protocol
+            if isinstance(state.get("stage"), int):
+                self.stage_index = state["stage"]
+        if isinstance(state.get("link_scrolling"), bool):
+            self.link_scrolling = state["link_scrolling"]
+        self._apply_stage(restore=True)
+        if isinstance(state.get("active"), int) and self.viewports:
+            self.set_active(state["active"])
 
     # -- convenience for commands that act on every viewport ---------------------------
     def all_viewports(self, fn) -> None:

@@ -109,6 +109,13 @@ class Tool:
     def click(self, ctx: ToolContext, ev: PointerEvent) -> None:
         """Press and release without moving (called after ``release``)."""
 
+    def double_click(self, ctx: ToolContext, ev: PointerEvent) -> None:
+        """Second press of a double click (default: an ordinary press; ``release`` follows)."""
+        self.press(ctx, ev)
+
+    def finish(self, ctx: ToolContext) -> None:
+        """Enter pressed: finish what the tool is drawing (e.g. close a polygon)."""
+
     def hover(self, ctx: ToolContext, ev: PointerEvent) -> None:
         """Pointer moved with no button held."""
 

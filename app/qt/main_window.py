@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 
 from app import __version__
+from app.model import annotation  # noqa: F401  (registers the BI-RADS tools)
 from app.model.session import ReadingSession
 from app.model.tools import TOOLS
 from app.model.worklist import WorklistModel
@@ -18,7 +19,17 @@ from app.qt.worklist_widget import QtWorklist
 
 __all__ = ["QtMainWindow"]
 
-_BUILTIN_TOOLS = {"window", "pan", "zoom", "ruler", "probe", "focus"}
+_BUILTIN_TOOLS = {
+    "window",
+    "pan",
+    "zoom",
+    "ruler",
+    "probe",
+    "focus",
+    "birads_point",
+    "birads_ellipse",
+    "birads_polygon",
+}
 
 
 class QtMainWindow(QtWidgets.QMainWindow):
@@ -31,7 +42,14 @@ class QtMainWindow(QtWidgets.QMainWindow):
     worklist : WorklistModel, optional
         Studies to list; open them with double click or Enter.
     store_dir : path, optional
-        Store to load worklist studies from (studies not loaded in memory).
+        The store: worklist studies not loaded in memory come from it, findings, viewer state
+        and reports go to it (default: ``$CRESCENT_HOME`` or the user data folder).
+    reader : str, optional
+        The reader's name for the audit history and reports (default: ``reader_name`` of the
+        configuration's ``[preferences]``, else the login name).
+
+    Opening a study loads its BI-RADS findings and viewer state from the store
+    (:class:`~app.qt.study_findings.QtStudyFindings`) and marks a study of the store read.
     """
 
     def __init__(
@@ -41,6 +59,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         session: ReadingSession | None = None,
         worklist: WorklistModel | None = None,
         store_dir=None,
+        reader: str | None = None,
     ):
         super().__init__(parent)
         self.setWindowTitle(f"Crescent {__version__}")
@@ -51,6 +70,10 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.studies: dict = {}  # study_uid -> in-memory Study
         self.jobs: list = []
         self.last_error: str | None = None
+        self.last_report = None  # app.reports.study_report.WrittenReport of the last Report action
+        self.findings_ui = None  # QtStudyFindings of the open study
+        self._store = None
+        self._reader = reader
         self.worklist = QtWorklist(self.worklist_model, self)
         self.worklist.setObjectName("worklist")
         self.worklist.open_requested.connect(self.open_study_uid)
@@ -67,6 +90,10 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.help_panel: QtHelpPanel | None = None
         self.session.events.changed.connect(self._update_status)
         self.session.events.layout.connect(self._update_status)
+        self.session.events.tool.connect(self._on_tool)
+        self._on_tool()
+        if self.worklist_model.entries:  # start on the worklist: wide enough for every column
+            QtCore.QTimer.singleShot(0, lambda: self._worklist_width(640))
         self._update_status()
         from app.qt.cad_actions import install_cad  # CAD menu, marks, background runs (H9)
 
@@ -91,6 +118,50 @@ class QtMainWindow(QtWidgets.QMainWindow):
             act.triggered.connect(lambda checked=False, n=cls.name: setattr(self.session, "tool", n))
             self.addAction(act)
         menu.menuAction().setVisible(bool(menu.actions()))
+
+    def _worklist_width(self, width: int) -> None:
+        if self.worklist_dock.isVisible():
+            self.resizeDocks([self.worklist_dock], [width], QtCore.Qt.Orientation.Horizontal)
+
+    def _on_tool(self, event=None) -> None:
+        # Enter closes a polygon only while the polygon tool is active (else it stays with the widgets)
+        act = self.actions_by_id.get("finish_outline")
+        if act is not None:
+            act.setEnabled(self.session.tool == "birads_polygon")
+
+    @property
+    def reader(self) -> str:
+        """The reader's name (preferences, else the login name)."""
+        if self._reader is None:
+            import getpass
+
+            from app.config import load_config
+            from app.errors import CrescentError
+
+            try:
+                name = load_config().preferences.reader_name
+            except CrescentError:
+                name = ""
+            if not name:
+                try:
+                    name = getpass.getuser()
+                except (KeyError, OSError):
+                    name = ""
+            self._reader = name or "Unknown^Reader"
+        return self._reader
+
+    @property
+    def store(self):
+        """The open :class:`app.store.Store` (opened on first use, closed with the window)."""
+        if self._store is None:
+            from app.store import Store
+
+            self._store = Store.open(self.store_dir)
+        return self._store
+
+    def _in_store(self, study_uid: str) -> bool:
+        row = self.store.connection.execute("SELECT 1 FROM studies WHERE study_uid = ?", (study_uid,)).fetchone()
+        return row is not None
 
     @property
     def viewports(self):
@@ -121,10 +192,68 @@ class QtMainWindow(QtWidgets.QMainWindow):
             entries[e.study_uid] = e
         self.worklist_model.entries = tuple(entries.values())
 
-    def open_study(self, study, *, protocol_id: str | None = None) -> None:
-        """Hang ``study`` with the first stage of the protocol."""
+    def open_study(self, study, *, protocol_id: str | None = None, restore: bool = True) -> None:
+        """Hang ``study`` and bring its findings: with ``protocol_id`` its first stage, else the
+        protocol, stage, slices and windows the reader left (``restore``) or the default protocol.
+
+        A study with a Study Instance UID keeps its findings and viewer state in the store; a study
+        of the store is marked read.
+        """
+        from app.errors import CrescentError
+
+        self._close_findings()
+        self._worklist_width(300)
         self.session.open(study, protocol_id=protocol_id)
+        try:
+            self._open_findings(study, restore=restore, keep_protocol=protocol_id is not None)
+        except CrescentError as exc:
+            self.show_error(str(exc))
         self._update_status()
+
+    def _open_findings(self, study, *, restore: bool, keep_protocol: bool) -> None:
+        from app.model.findings import FindingsSession
+        from app.model.loading import looks_like_uid
+        from app.qt.study_findings import QtStudyFindings
+
+        uid = study.study_uid if study is not None else ""
+        if not (uid and looks_like_uid(uid)):
+            findings = FindingsSession(uid or study.source or "unsaved", reader=self.reader)
+            self.findings_ui = QtStudyFindings(self, findings)
+            return
+        from app.store.findings import load_session, save_session
+
+        conn = self.store.connection
+        findings = load_session(conn, uid, reader=self.reader)
+        self.findings_ui = QtStudyFindings(self, findings, save=lambda snap: save_session(conn, snap))
+        state = findings.viewer_state
+        if restore and state:
+            if keep_protocol:
+                state = {k: v for k, v in state.items() if k not in ("protocol", "stage", "active")}
+            self.session.restore_viewer_state(state)
+        if self._in_store(uid) and study.status == "unread":
+            self.set_study_status(uid, "read")
+
+    def _close_findings(self) -> None:
+        if self.findings_ui is not None:
+            self.findings_ui.close()
+            self.findings_ui.deleteLater()
+            self.findings_ui = None
+
+    def set_study_status(self, study_uid: str, status: str) -> None:
+        """Record a study's reading status in the store and show it in the worklist."""
+        from dataclasses import replace
+
+        self.store.set_status(study_uid, status, by=self.reader)
+        st = self.studies.get(study_uid)
+        if st is not None:
+            st.status = status
+        if self.session.study is not None and self.session.study.study_uid == study_uid:
+            self.session.study.status = status
+        entries = self.worklist_model.entries
+        if any(e.study_uid == study_uid for e in entries):
+            self.worklist_model.entries = tuple(
+                replace(e, status=status) if e.study_uid == study_uid else e for e in entries
+            )
 
     def open_study_uid(self, study_uid: str) -> None:
         """Open a worklist study (in memory, else from the store); errors go to a dialog."""
@@ -150,6 +279,57 @@ class QtMainWindow(QtWidgets.QMainWindow):
             QtWidgets.QMessageBox.warning(self, "Crescent", message)
 
     # -- commands ----------------------------------------------------------------------
+    def finish_outline(self) -> None:
+        """Enter: the active tool finishes what it draws (closes a BI-RADS polygon)."""
+        self.area.controller.finish()
+
+    def toggle_findings(self) -> None:
+        ui = self.findings_ui
+        if ui is not None:
+            visible = not ui.dock.isVisible()
+            ui.dock.setVisible(visible)
+            ui.assessment_dock.setVisible(visible)
+
+    def write_report(self, *, open_file: bool = True):
+        """Build the open study's BI-RADS report (PDF, HTML, DICOM SR) into the store, record it,
+        mark the study reported and open the PDF. Returns the
+        :class:`~app.reports.study_report.WrittenReport` (None after an error, shown to the user)."""
+        from app.errors import CrescentError
+        from app.model.loading import looks_like_uid
+        from app.reports.study_report import write_study_report
+
+        study, ui = self.session.study, self.findings_ui
+        if study is None or ui is None:
+            self.show_error("no study is open")
+            return None
+        uid = study.study_uid
+        if not (uid and looks_like_uid(uid)):
+            self.show_error(f"{study.source or 'this study'}: no Study Instance UID; a report needs DICOM images")
+            return None
+        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
+        try:
+            if not self._in_store(uid):
+                from app.store.importer import import_paths
+
+                if not study.source or study.source.startswith("store:"):
+                    raise CrescentError(f"study {uid} is not in the store {self.store.root}")
+                import_paths(self.store, [study.source])
+            ui.flush()
+            written = write_study_report(self.store, uid, ui.findings, reader=self.reader)
+        except CrescentError as exc:
+            self.show_error(f"report: {exc}")
+            return None
+        finally:
+            QtWidgets.QApplication.restoreOverrideCursor()
+        self.set_study_status(uid, "reported")
+        self.last_report = written
+        self.statusBar().showMessage(f"Report written: {written.pdf} ({written.summary})")
+        if open_file and not QtWidgets.QApplication.instance().property("crescent_no_dialogs"):
+            from PySide6 import QtGui
+
+            QtGui.QDesktopServices.openUrl(QtCore.QUrl.fromLocalFile(str(written.pdf)))
+        return written
+
     def show_help(self) -> QtHelpPanel:
         extra = [c for c in TOOLS.classes() if c.name not in _BUILTIN_TOOLS]
         self.help_panel = QtHelpPanel(self.specs, self, extra_tools=extra)
@@ -176,7 +356,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.add_studies([result.study])
         if result.study.images:
             self.open_study(result.study)
-        for ps in result.projections:
+        for ps in result.projections:  # only the projection sets whose volume is missing
             self.reconstruct(ps)
 
     def reconstruct_dialog(self) -> None:
@@ -238,5 +418,9 @@ class QtMainWindow(QtWidgets.QMainWindow):
         for job, dialog in self.jobs:
             job.cancel()
             dialog.close()
+        self._close_findings()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
         self.area.close_views()
         super().closeEvent(event)

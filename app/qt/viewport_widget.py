@@ -117,7 +117,11 @@ class QtVtkView(QVTKRenderWindowInteractor):
         self.controller.release(self.index, pe)
 
     def mouseDoubleClickEvent(self, ev):
-        self.mousePressEvent(ev)
+        # the second press of a double click: the tool decides (a polygon closes; others press again)
+        button = _BUTTONS.get(ev.button())
+        pos = ev.position()
+        self._press_pos = self._last_pos = (pos.x() * self._ratio(), pos.y() * self._ratio())
+        self.controller.double_click(self.index, self._pointer(ev, button))
 
     def leaveEvent(self, ev):
         self.controller.leave(self.index)
