@@ -1,21 +1,23 @@
 """One job: projections in, preview / volume / synthetic 2D / CAD SR out, sent to the PACS.
 
-Stages (``node_jobs.stage``)
-----------------------------
+Stages (``node_jobs.stage``, the last one reached; the log gives each one's duration)
+------------------------------------------------------------------------------------
 1. ``read``: the acquisition's files are read (:func:`app.dicom.read_projection_set`) and
    turned into line integrals; the grid covers the breast's shadow from the breast support up
    to the compressed thickness, at ``slice_mm`` slices and the detector pitch.
 2. ``preview`` (when enabled): a fast FBP preview (2x2-binned projections, 2 mm slices) is
    reconstructed as one Dask task, written as a Breast Tomosynthesis Image in its own series
-   ("DBT preview") and sent at once, so the PACS shows something within seconds; the final
-   volume follows in its own series. A preview that cannot be sent now is sent with the rest.
-3. ``computed``: the volume is reconstructed on the cluster (FBP as slabs of slices in
-   parallel), then the synthetic 2D and CAD run as Dask tasks.
-4. ``written``: the Breast Tomosynthesis Image, the synthetic 2D (Digital Mammography For
-   Presentation) and the Mammography CAD SR are written durably into the store
-   (``files/<study>/<series>/<sop>.dcm``), recorded as derived objects of the source
-   projections, and listed in ``node_results`` -- one transaction.
-5. ``sent``: each result not yet acknowledged is C-STOREd to the PACS and marked sent.
+   ("DBT preview", series number 90) and sent at once, so the PACS shows something within
+   seconds; the final volume follows in its own series. A preview that cannot be sent now is
+   sent with the rest.
+3. ``volume``: the volume is reconstructed on the cluster (FBP as slabs of slices in parallel).
+4. ``analysis``: the synthetic 2D and CAD run as Dask tasks.
+5. ``writing`` -> ``written``: the Breast Tomosynthesis Image, the synthetic 2D (Digital
+   Mammography For Presentation) and the Mammography CAD SR are written durably into the store
+   (``files/<study>/<series>/<sop>.dcm``), then recorded as derived objects of the source
+   projections and listed in ``node_results`` -- one transaction.
+6. ``sending`` -> ``sent``: each result not yet acknowledged is C-STOREd to the PACS (one
+   association per object) and marked sent.
 
 A job that runs again (restart, backoff, ``node retry``) skips what is recorded: with every
 result written it only sends what the PACS has not acknowledged; otherwise it recomputes.
@@ -58,6 +60,25 @@ def _software() -> str:
 
 
 SOFTWARE = _software()
+
+
+class _Stages:
+    """Records a job's stage in the store and how long each stage took (for the log)."""
+
+    def __init__(self, queue: JobQueue, job_id: int):
+        self.queue, self.job_id = queue, job_id
+        self.name, self.t0 = "", time.perf_counter()
+        self.times: list[tuple[str, float]] = []
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.name:
+            self.times.append((self.name, now - self.t0))
+        self.name, self.t0 = name, now
+        self.queue.set_stage(self.job_id, name)
+
+    def summary(self) -> str:
+        return ", ".join(f"{name} {dt:.2f} s" for name, dt in self.times)
 
 
 class PermanentError(Exception):
@@ -105,7 +126,8 @@ class JobRunner:
             self.audit.write("job", job=job_id, state="running", attempt=job.attempts)
             LOG.info("job %d: attempt %d", job_id, job.attempts)
             try:
-                self._run(job_id, queue)
+                stages = _Stages(queue, job_id)
+                self._run(job_id, queue, stages)
             except PermanentError as exc:
                 reason = scrub(str(exc))
                 queue.fail(job_id, reason)
@@ -127,7 +149,7 @@ class JobRunner:
                 return state
             queue.finish(job_id)
             self.audit.write("job", job=job_id, state="done", attempt=job.attempts)
-            LOG.info("job %d done", job_id)
+            LOG.info("job %d done (%s)", job_id, stages.summary())
             return "done"
         finally:
             queue.close()
@@ -136,14 +158,14 @@ class JobRunner:
         """The result kinds a job makes with these settings."""
         return tuple(k for k in SEND_ORDER if k != "preview" or self.settings.preview)
 
-    def _run(self, job_id: int, queue: JobQueue) -> None:
+    def _run(self, job_id: int, queue: JobQueue, stage: _Stages) -> None:
         results = queue.results(job_id)
         if not all(kind in results for kind in self.needed()):
-            self._compute(job_id, queue, results)
+            self._compute(job_id, queue, results, stage)
         faults.crash_point("computed")
-        queue.set_stage(job_id, "sending")
+        stage("sending")
         self._send_unsent(job_id, queue, final=True)
-        queue.set_stage(job_id, "sent")
+        stage("sent")
 
     # ------------------------------------------------------------------ computing
     def _read(self, job_id: int, queue: JobQueue):
@@ -185,11 +207,11 @@ class JobRunner:
         except ValueError as exc:
             raise PermanentError(f"no volume grid for this geometry: {exc}") from None
 
-    def _compute(self, job_id: int, queue: JobQueue, results: dict) -> None:
+    def _compute(self, job_id: int, queue: JobQueue, results: dict, stage) -> None:
         from app.node.executor import reconstruct_distributed, worker_threads
         from app.node.tasks import detect_findings, reconstruct_preview, synthetic_image
 
-        queue.set_stage(job_id, "read")
+        stage("read")
         source_uids, pset, li = self._read(job_id, queue)
         grid = self._grid(li)
         basis = job_basis(
@@ -201,24 +223,25 @@ class JobRunner:
         client = self.client
         data = client.scatter(li.data, hash=False)
         if self.settings.preview and "preview" not in results:
-            queue.set_stage(job_id, "preview")
+            stage("preview")
             preview = client.submit(reconstruct_preview, data, li.geometry, grid, pure=False).result()
             written = self._write_volume(job_id, queue, pset, preview, basis, "preview", sources=source_uids)
             self._record(queue, job_id, [written])
             self._send_unsent(job_id, queue, final=False, kinds=("preview",))
-        queue.set_stage(job_id, "volume")
+        stage("volume")
         chunks = self.settings.chunks or worker_threads(client)
         volume = reconstruct_distributed(client, data, li.geometry, grid, method=self.settings.method, chunks=chunks)
+        stage("analysis")
         vol_future = client.scatter(volume, hash=False)
         s2d_future = client.submit(synthetic_image, vol_future, pure=False)
         cad_future = client.submit(detect_findings, vol_future, self.settings.cad_models, pure=False)
         image, case = s2d_future.result(), cad_future.result()
-        queue.set_stage(job_id, "computed")
+        stage("writing")
         vol_written = self._write_volume(job_id, queue, pset, volume, basis, "volume", sources=source_uids)
         s2d_written = self._write_synthetic(job_id, queue, pset, image, volume.grid, basis, vol_written.written)
         sr_written = self._write_sr(job_id, queue, case, basis, vol_written.written)
         self._record(queue, job_id, [vol_written, s2d_written, sr_written])
-        queue.set_stage(job_id, "written")
+        stage("written")
 
     # ------------------------------------------------------------------ writing
     @dataclasses.dataclass
