@@ -1,6 +1,9 @@
 """Dose study: image quality of FBP and the iterative methods at 1, 1/2, 1/5 and 1/10 of the dose.
 
-Run: ``.venv/bin/python tests/benchmarks/bench_dose.py [--quick] [--seeds N] [--skip-timing]``
+Run: ``.venv/bin/python tests/benchmarks/bench_dose.py [--seeds N] [--methods fbp,sart,tv]
+[--fluence-scale F] [--skip-timing]``. At the reference fluence of ``recon.simulate`` the mass
+CNR is limited by the anatomical texture, not by quantum noise; ``--fluence-scale 0.1`` is the
+quantum-limited case where dose really costs CNR and SDNR.
 
 Two simulated acquisitions per dose (``recon.simulate``, exact analytic / ray-marched line
 integrals, Poisson + electronic noise; no inverse crime), GE Senographe Essential geometry
