@@ -71,11 +71,19 @@ def test_slabs_cover_the_volume():
 
 @pytest.fixture(scope="module")
 def client():
-    from distributed import Client, LocalCluster
+    """An existing cluster reached over TCP, as ``--scheduler tcp://HOST:PORT`` does."""
+    from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        with Client(cluster) as c:
-            yield c
+    from app.node.executor import close_client, make_client
+    from app.node.settings import NodeSettings
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://", host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        c = make_client(NodeSettings(scheduler=cluster.scheduler_address))
+        yield c
+        close_client(c)
 
 
 def test_a_volume_stitched_from_slabs_on_two_workers_equals_the_whole_reconstruction(client):
