@@ -139,13 +139,10 @@ def run(args) -> int:
 def _acquisition_or_2d(files, args):
     import warnings
 
-    import numpy as np
-
     from app.dicom import examine, read_projection_set
     from app.errors import InputError
-    from app.reports.qc_inputs import dose_attributes
-    from recon.presets import PRESETS
-    from recon.qc.acquisition import DoseInputs, run_acquisition_qc
+    from app.reports.qc_inputs import acquisition_qc_options
+    from recon.qc.acquisition import run_acquisition_qc
     from recon.qc.results import QCReport
 
     if not files:
@@ -156,42 +153,19 @@ def _acquisition_or_2d(files, args):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         p = read_projection_set(files)
-    attrs = dose_attributes(files[0])
     meta = p.metadata
-    system = args.system or (p.geometry.name if p.geometry.name in PRESETS else None)
-    if args.system and args.system not in PRESETS:
-        raise InputError(f"--system {args.system}: unknown; choose one of {', '.join(PRESETS)}")
-    thickness = args.thickness or meta.get("thickness_mm") or attrs.get("BodyPartThickness")
-    dose = None
-    kerma = args.kerma_mgy
-    if kerma is None:
-        per_frame = attrs.get("EntranceDoseInmGy_per_frame")
-        kerma = per_frame if per_frame and len(per_frame) == p.geometry.n_views else attrs.get("EntranceDoseInmGy")
-    hvl = args.hvl or attrs.get("HalfValueLayer")
-    tf = args.target_filter
-    if tf is None and attrs.get("AnodeTargetMaterial") and attrs.get("FilterMaterial"):
-        fm = attrs["FilterMaterial"]
-        fm = fm[0] if isinstance(fm, (list, tuple)) or hasattr(fm, "__iter__") and not isinstance(fm, str) else fm
-        tf = f"{attrs['AnodeTargetMaterial']}/{fm}"
-    if kerma is not None and hvl and thickness and tf:
-        header = attrs.get("OrganDose")
-        dose = DoseInputs(
-            incident_air_kerma_mgy=np.asarray(kerma, float),
-            hvl_mm_al=float(hvl),
-            thickness_mm=float(thickness),
-            target_filter=str(tf),
-            glandularity=args.glandularity,
-            header_dose_mgy=float(header) * 100.0 if header is not None else None,
-        )
-    bits = attrs.get("BitsStored")
-    report = run_acquisition_qc(
+    opts = acquisition_qc_options(
+        files[0],
         p,
-        system=system,
-        limits=args.limits_obj,
-        thickness_mm=float(thickness) if thickness else None,
-        dose=dose,
-        saturation_level=float(2 ** int(bits) - 1) if bits and not p.is_line_integral else None,
+        system=args.system,
+        thickness_mm=args.thickness,
+        kerma_mgy=args.kerma_mgy,
+        hvl_mm_al=args.hvl,
+        target_filter=args.target_filter,
+        glandularity=args.glandularity,
     )
+    system = opts["system"]
+    report = run_acquisition_qc(p, limits=args.limits_obj, **opts)
     study = meta.get("study")
     subject = {
         "input": ", ".join(str(f) for f in files[:3]) + (" ..." if len(files) > 3 else ""),

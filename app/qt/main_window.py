@@ -98,6 +98,9 @@ class QtMainWindow(QtWidgets.QMainWindow):
         from app.qt.cad_actions import install_cad  # CAD menu, marks, background runs (H9)
 
         install_cad(self)
+        from app.qt.qc_actions import install_qc  # QC menu, QC mode of the open study's acquisition (H14)
+
+        install_qc(self)
 
     # -- helpers -----------------------------------------------------------------------
     def _screen_dpi(self) -> float:

@@ -4,13 +4,15 @@ the user's actions to it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.dicom.kos_reject import REJECT_REASONS
-from app.qt.qc_model import QCSessionModel
+from app.model.qc_session import QCSessionModel
 
-__all__ = ["QCModeWidget"]
+__all__ = ["QCModeWidget", "QCModeWindow"]
 
 _COLOURS = {"pass": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e"}
 
@@ -80,11 +82,13 @@ class QCModeWidget(QtWidgets.QWidget):
         for c in model.report.checks:
             it = QtWidgets.QTreeWidgetItem([c.name, c.status.upper(), _fmt(c.value), c.detail])
             it.setForeground(1, QtGui.QColor(_COLOURS[c.status]))
+            it.setToolTip(3, c.detail)
             if c.needs_confirmation:
                 it.setCheckState(0, QtCore.Qt.CheckState.Unchecked)
             self.checklist.addTopLevelItem(it)
         for name, why in model.report.not_run:
             it = QtWidgets.QTreeWidgetItem([name, "NOT RUN", "", why])
+            it.setToolTip(3, why)
             self.checklist.addTopLevelItem(it)
         self.checklist.itemChanged.connect(self._checked)
         for col in range(3):
@@ -108,13 +112,11 @@ class QCModeWidget(QtWidgets.QWidget):
         buttons.addWidget(self.reject_button)
         self.accept_button.clicked.connect(self._accept)
         self.reject_button.clicked.connect(self._reject)
-        model.subscribe(
-            "decision",
-            lambda d: self.status.setText(f"{d.decision} by {d.by}" + (f" ({d.reason})" if d.reason else "")),
-        )
+        model.subscribe("decision", self._decided)
         # device trends
         self.trend_choice = QtWidgets.QComboBox()
         self.trend_choice.addItems(sorted(model.trends))
+        self.trend_choice.setCurrentText(_preferred_trend(model.trends))
         self.trend_image = QtWidgets.QLabel()
         self.trend_choice.currentTextChanged.connect(self._show_trend)
         # layout
@@ -135,6 +137,13 @@ class QCModeWidget(QtWidgets.QWidget):
         lay.addWidget(self.cine, 2)
         lay.addLayout(right, 2)
         self._show_trend(self.trend_choice.currentText())
+
+    def _decided(self, d) -> None:
+        text = f"{d.decision} by {d.by}" + (f" ({d.reason})" if d.reason else "")
+        record = self.model.decision_record
+        if isinstance(record, dict) and record.get("kos"):
+            text += f"; KOS written: {Path(record['kos']).name}"
+        self.status.setText(text)
 
     def _checked(self, item, column):
         if column == 0 and item.text(0) in self.model.confirmed:
@@ -169,6 +178,51 @@ class QCModeWidget(QtWidgets.QWidget):
         pix = QtGui.QPixmap()
         pix.loadFromData(png, "PNG")
         self.trend_image.setPixmap(pix.scaledToWidth(420, QtCore.Qt.TransformationMode.SmoothTransformation))
+
+
+class QCModeWindow(QtWidgets.QMainWindow):
+    """A top-level window holding the QC mode of one acquisition, with cine keys.
+
+    Keys: Space plays/pauses the cine, Right/Left step through the projections (not while
+    typing in a text field).
+
+    Parameters
+    ----------
+    model : QCSessionModel
+    technologist : str
+        Pre-filled name of who decides.
+    subject : dict, optional
+        Facts for the title (patient, view, device).
+    """
+
+    def __init__(self, model: QCSessionModel, *, technologist: str = "", subject: dict | None = None, parent=None):
+        super().__init__(parent)
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        self.mode = QCModeWidget(model, technologist=technologist)
+        self.setCentralWidget(self.mode)
+        subject = subject or {}
+        parts = [str(subject[k]) for k in ("patient", "view", "device") if subject.get(k)]
+        self.setWindowTitle(f"QC {model.report.status.upper()}" + (f": {' | '.join(parts)}" if parts else ""))
+        self.resize(1400, 760)
+        keys = (
+            ("Space", self.mode.cine.play.toggle),
+            ("Right", model.next_view),
+            ("Left", model.previous_view),
+        )
+        for key, fn in keys:
+            sc = QtGui.QShortcut(QtGui.QKeySequence(key), self)
+            sc.activated.connect(fn)
+        model.subscribe("decision", lambda d: self.statusBar().showMessage(self.mode.status.text()))
+
+
+def _preferred_trend(trends: dict) -> str:
+    """The trend shown first: a phantom score, else the dose or motion of the acquisitions."""
+    names = sorted(trends)
+    for want in ("(phantom)", "dose (", "motion ("):
+        for n in names:
+            if want in n:
+                return n
+    return names[0] if names else ""
 
 
 def _fmt(v) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from app.errors import InputError
 from recon.qc.limits import QCLimits
 
-__all__ = ["dose_attributes", "load_limits", "device_name"]
+__all__ = ["dose_attributes", "load_limits", "device_name", "acquisition_qc_options"]
 
 _KEYWORDS = (
     "KVP",
@@ -76,3 +76,81 @@ def device_name(meta: dict, attrs: dict | None = None) -> str:
     ]
     name = " ".join(p for p in parts if p).strip()
     return name or "unknown device"
+
+
+def acquisition_qc_options(
+    path,
+    projections,
+    *,
+    system: str | None = None,
+    thickness_mm: float | None = None,
+    kerma_mgy=None,
+    hvl_mm_al: float | None = None,
+    target_filter: str | None = None,
+    glandularity: float | None = None,
+) -> dict:
+    """Keyword options of :func:`recon.qc.acquisition.run_acquisition_qc` for a projection file.
+
+    What is not given comes from the header of ``path``: the system (the geometry's preset name
+    when it is one), the compressed thickness, the incident air kerma (per frame when every
+    projection has one), HVL, target/filter and Organ Dose for the dose check, and the detector
+    maximum (2**BitsStored - 1) for the saturation check of raw projections.
+
+    Parameters
+    ----------
+    path : str or Path
+        The (first) projection file.
+    projections : recon.ProjectionSet
+        The set read from it.
+
+    Returns
+    -------
+    dict
+        ``system``, ``thickness_mm``, ``dose`` (a :class:`recon.qc.acquisition.DoseInputs` or
+        None) and ``saturation_level``.
+
+    Raises
+    ------
+    InputError
+        ``system`` is not a known preset, or the file cannot be read.
+    """
+    import numpy as np
+
+    from recon.presets import PRESETS
+    from recon.qc.acquisition import DoseInputs
+
+    attrs = dose_attributes(path)
+    meta = projections.metadata or {}
+    if system is not None and system not in PRESETS:
+        raise InputError(f"--system {system}: unknown; choose one of {', '.join(PRESETS)}")
+    system = system or (projections.geometry.name if projections.geometry.name in PRESETS else None)
+    thickness = thickness_mm or meta.get("thickness_mm") or attrs.get("BodyPartThickness")
+    kerma = kerma_mgy
+    if kerma is None:
+        per_frame = attrs.get("EntranceDoseInmGy_per_frame")
+        n = projections.geometry.n_views
+        kerma = per_frame if per_frame and len(per_frame) == n else attrs.get("EntranceDoseInmGy")
+    hvl = hvl_mm_al or attrs.get("HalfValueLayer")
+    tf = target_filter
+    if tf is None and attrs.get("AnodeTargetMaterial") and attrs.get("FilterMaterial"):
+        fm = attrs["FilterMaterial"]
+        fm = fm if isinstance(fm, str) else (list(fm)[0] if hasattr(fm, "__iter__") else fm)
+        tf = f"{attrs['AnodeTargetMaterial']}/{fm}"
+    dose = None
+    if kerma is not None and hvl and thickness and tf:
+        header = attrs.get("OrganDose")
+        dose = DoseInputs(
+            incident_air_kerma_mgy=np.asarray(kerma, float),
+            hvl_mm_al=float(hvl),
+            thickness_mm=float(thickness),
+            target_filter=str(tf),
+            glandularity=glandularity,
+            header_dose_mgy=float(header) * 100.0 if header is not None else None,  # Organ Dose is in dGy
+        )
+    bits = attrs.get("BitsStored")
+    return {
+        "system": system,
+        "thickness_mm": float(thickness) if thickness else None,
+        "dose": dose,
+        "saturation_level": float(2 ** int(bits) - 1) if bits and not projections.is_line_integral else None,
+    }

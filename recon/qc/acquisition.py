@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from recon.errors import check_cancel
 from recon.qc.detector import check_detector_defects
 from recon.qc.dose import DEFAULT_TABLES, DoseTables, check_dose, glandular_dose
 from recon.qc.exposure import check_exposure, check_saturation
@@ -43,6 +44,8 @@ def run_acquisition_qc(
     dose: DoseInputs | None = None,
     dose_tables: DoseTables = DEFAULT_TABLES,
     saturation_level: float | None = None,
+    progress=None,
+    cancel=None,
 ) -> QCReport:
     """All acquisition checks of one DBT projection set.
 
@@ -60,14 +63,26 @@ def run_acquisition_qc(
     dose : DoseInputs, optional
     saturation_level : float, optional
         Detector maximum (2**BitsStored - 1) for the saturation check.
+    progress : callable(done, total, message), optional
+        Called before each check (``message`` names it) and once at the end.
+    cancel : threading.Event, optional
+        Checked between checks; raises :class:`recon.errors.Cancelled` when set.
     """
     if not isinstance(projections, ProjectionSet):
         raise TypeError("run_acquisition_qc: projections must be a recon.ProjectionSet")
+    if progress is not None and not callable(progress):
+        raise TypeError("run_acquisition_qc: progress must be callable")
     limits = limits or QCLimits()
     g = projections.geometry
     checks, not_run = [], []
+    total = 4 + (system is not None) * 2 + (saturation_level is not None) + (dose is not None)
+    done = [0]
 
     def attempt(name, fn):
+        check_cancel(cancel)
+        if progress is not None:
+            progress(done[0], total, name.replace("_", " "))
+        done[0] += 1
         try:
             checks.append(fn())
         except NotAssessable as exc:
@@ -105,6 +120,9 @@ def run_acquisition_qc(
         attempt("dose", _dose)
     else:
         not_run.append(("dose", "no kerma, HVL, thickness and target/filter given"))
+    check_cancel(cancel)
+    if progress is not None:
+        progress(total, total, "checks done")
     return QCReport(
         checks=tuple(checks),
         not_run=tuple(not_run),

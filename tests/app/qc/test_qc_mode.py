@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.qt.qc_model import QCSessionModel
+from app.model.qc_session import QCSessionModel
 from recon.qc.acquisition import run_acquisition_qc
 from tests.recon.qc.acquisitions import THICKNESS_MM, acquire
 
