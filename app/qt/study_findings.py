@@ -10,6 +10,8 @@ window's :class:`~app.model.session.ReadingSession`:
 - the findings panel (list, lexicon form, CAD marks) and the assessment panel are docked on the right;
 - a mark on an image without landmarks gets them (:func:`app.model.study_findings.ensure_view_geometries`),
   so the location (quadrant, clock, depth, distance from the nipple) is derived;
+- the CAD marks of the window's CAD results (:mod:`app.qt.cad_actions`, when installed) are listed
+  in the findings panel to accept or dismiss;
 - every 100 ms the viewer state (protocol, stage, slices, window/level, zoom) goes into the session
   and the :class:`~app.store.findings.Autosaver` saves what changed (within a second).
 """
@@ -71,6 +73,10 @@ class QtStudyFindings(QtCore.QObject):
         window.tabifyDockWidget(self.dock, self.assessment_dock)
         self.dock.raise_()
         ensure_view_geometries(findings, self._images())
+        self._cad = getattr(window, "cad", None)
+        if self._cad is not None:
+            self._cad.controller.events.results.connect(self._on_cad_results)
+            self._on_cad_results()
 
     def _dock(self, title: str, name: str, widget) -> QtWidgets.QDockWidget:
         scroll = QtWidgets.QScrollArea()
@@ -93,6 +99,12 @@ class QtStudyFindings(QtCore.QObject):
     def _on_findings(self, event: FindingsEvent) -> None:
         if event.kind in ("finding_added", "finding_changed", "reloaded"):
             ensure_view_geometries(self.findings, self._images())
+
+    def _on_cad_results(self, event=None) -> None:
+        marks = self._cad.controller.cad_marks(self.session.study)
+        key = sorted(m.id for m in marks)
+        if marks and key != sorted(m.id for m in self.findings.cad_marks):
+            self.findings.set_cad_marks(marks)
 
     def sync_viewer_state(self) -> None:
         """Put the reading session's viewer state into the findings session (saved with it)."""
@@ -122,6 +134,8 @@ class QtStudyFindings(QtCore.QObject):
         self._unsubscribe()
         self.overlay.close()
         self.session.events.layout.disconnect(self._on_layout)
+        if self._cad is not None:
+            self._cad.controller.events.results.disconnect(self._on_cad_results)
         for vp in self.session.viewports:
             for item in [
                 it for it in vp.overlays if it.source in (annotation.FindingsOverlay.SOURCE, "birads_preview")

@@ -189,6 +189,20 @@ def test_place_describe_measure_reopen_and_report(qtbot, demo_exam, store_dir, t
     assert any(it.source == "birads" for it in lcc.overlays)
     assert _status(store_dir, uid) == "read"
 
+    # a CAD result on the L CC: its mark is listed in the findings panel; accepting it makes a finding
+    from cad.types import CaseResult
+    from cad.types import Finding as CadFinding
+
+    tomo = lcc.image
+    cad = CadFinding("mass", (9.0, rows * 0.45, cols * 0.45), (10.0, 0.0, 30.0), (5.0, 5.0, 3.0), 72.0, "test@1")
+    w2.cad.controller.set_result(tomo.uid, CaseResult((cad,), 72.0))
+    panel = w2.findings_ui.panel
+    assert panel.cad_list.count() == 1 and "score 72" in panel.cad_list.item(0).text()
+    panel.cad_list.setCurrentRow(0)
+    panel.accept_button.click()
+    assert len(again.findings) == 3 and again.findings[2].cad_id == again.cad_marks[0].id
+    assert again.findings[2].marks[0].center == pytest.approx((cols * 0.45, rows * 0.45))  # (col, row)
+
     # the Report action (Ctrl+P): PDF, HTML and a dciodvfy-clean SR in the store, study reported
     qtbot.keyClick(w2, QtCore.Qt.Key.Key_P, QtCore.Qt.KeyboardModifier.ControlModifier)
     rep = w2.last_report
