@@ -26,6 +26,17 @@ How the values were checked
   4.5 cm column is misaligned there; the values below are the 2-11 cm sequence). Consistent with
   the European-guidelines PMMA equivalents (45 mm PMMA ~ 53 mm breast of ~29 % glandularity).
 * c = 1 at 50 % glandularity holds by definition (g is tabulated for 50 % glandular breasts).
+
+What could not be sourced (searched again by H14: public code, documentation and web-page
+corpora, for [D2000] tables of c-factors for typical breasts aged 50-64 and 40-49, the
+European-guidelines reprint of them, [D2011] T- and t(theta)-factors and their reprints in the
+EUREF DBT protocol 0.15, the EFOMP DBT protocol 2023 and NHSBSP Equipment Report 1407 Appendix 2).
+Those documents are indexed only by their first page there (title, authors, contents); none of
+their tables could be read, and no public code carries them (the one calculator found uses
+cubic fits of its own for c, not the published table). Values recalled from memory are not
+sources, so none are shipped: ``MISSING`` keeps the explicit assumptions and every estimate says
+which it used. Where to take them from: [D2000] tables for c; [D2011] for T and t(theta); the
+EUREF DBT protocol / NHSBSP 1407 Appendix 2 reprint both.
 """
 
 from __future__ import annotations
@@ -62,7 +73,7 @@ TYPICAL_GLANDULARITY = {
 }
 
 MISSING = {
-    "c_factor": "c-factors for glandularities other than 50 % [D2000 tables 3-4] could not be traced to a "
+    "c_factor": "c-factors for glandularities other than 50 % [D2000] could not be traced to a readable "
     "source here; c = 1 (50 % glandular) is used unless a site table is supplied",
     "t_factor": "DBT t-factors [D2011] could not be traced to a source here; t = 1 is used unless a site "
     "table is supplied (t is expected to be at most 1 for oblique projections, so the sweep dose is "

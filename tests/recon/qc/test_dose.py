@@ -123,3 +123,17 @@ def test_check_dose_levels_and_header_comparison():
     assert ok.status == "pass" and ok.data["header_relative_difference"] == pytest.approx(1.3443 / 1.3 - 1, abs=1e-3)
     off = check_dose(est(5.0), header_dose_mgy=0.9)
     assert off.status == "warn" and "differs from the header" in off.detail
+
+
+def test_no_c_assumption_where_the_typical_breast_is_50_percent_glandular_but_t_is_still_stated():
+    # [D2000]: the typical 40 mm breast of women aged 50-64 is 50 % glandular, where c = 1 by definition
+    ang = np.deg2rad(np.linspace(-7.5, 7.5, 15))
+    d = glandular_dose(
+        incident_air_kerma_mgy=np.full(15, 0.2), hvl_mm_al=0.5, thickness_mm=40, target_filter="W/Rh", angles_rad=ang
+    )
+    assert d.glandularity == pytest.approx(0.5) and d.c == 1.0
+    assert not any(a.startswith("c = 1") for a in d.assumptions)
+    assert d.total_mgy == pytest.approx(15 * 0.2 * 0.318 * 1.042)
+    c = check_dose(d)
+    assert "assumed:" in c.detail and "t = 1" in c.detail
+    assert set(dance_data.MISSING) == {"c_factor", "t_factor", "s_factor W/AL"}
