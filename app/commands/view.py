@@ -85,7 +85,11 @@ def run(args) -> int:
     if study is not None:
         window.add_studies([study])
         explicit = args.layout is not None or args.stage or args.slice is not None
-        window.open_study(study, protocol_id=_LAYOUTS[args.layout or "4view"] if explicit else None)
+        window.open_study(
+            study,
+            protocol_id=_LAYOUTS[args.layout or "4view"] if explicit else None,
+            read_only=bool(args.screenshot),  # a picture changes neither status nor saved state
+        )
         if args.stage:
             window.session.goto_stage(args.stage)
         for vp in window.session.viewports:

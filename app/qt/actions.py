@@ -207,6 +207,8 @@ class QtHelpPanel(QtWidgets.QDialog):
         ("Wheel", "Next/previous slice (Shift: 5 slices; Ctrl: zoom)"),
         ("Left drag", "Active tool (default: window/level; right widens, down brightens)"),
         ("Left click on a 2D image or a slab", "Jump the DBT stack to the slice where that point is in focus"),
+        ("Left drag with a finding tool (P, E, G)", "Place a BI-RADS finding: point, ellipse, polygon vertices"),
+        ("Double click with the polygon tool", "Close the polygon (or Enter)"),
         ("Middle drag", "Pan"),
         ("Right drag", "Zoom"),
         ("Slider beside a viewport", "Drag through the slices"),

@@ -195,12 +195,15 @@ class QtMainWindow(QtWidgets.QMainWindow):
             entries[e.study_uid] = e
         self.worklist_model.entries = tuple(entries.values())
 
-    def open_study(self, study, *, protocol_id: str | None = None, restore: bool = True) -> None:
+    def open_study(
+        self, study, *, protocol_id: str | None = None, restore: bool = True, read_only: bool = False
+    ) -> None:
         """Hang ``study`` and bring its findings: with ``protocol_id`` its first stage, else the
         protocol, stage, slices and windows the reader left (``restore``) or the default protocol.
 
         A study with a Study Instance UID keeps its findings and viewer state in the store; a study
-        of the store is marked read.
+        of the store is marked read. ``read_only`` (screenshots) shows the saved findings and
+        changes nothing in the store.
         """
         from app.errors import CrescentError
 
@@ -208,12 +211,12 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self._worklist_width(300)
         self.session.open(study, protocol_id=protocol_id)
         try:
-            self._open_findings(study, restore=restore, keep_protocol=protocol_id is not None)
+            self._open_findings(study, restore=restore, keep_protocol=protocol_id is not None, read_only=read_only)
         except CrescentError as exc:
             self.show_error(str(exc))
         self._update_status()
 
-    def _open_findings(self, study, *, restore: bool, keep_protocol: bool) -> None:
+    def _open_findings(self, study, *, restore: bool, keep_protocol: bool, read_only: bool) -> None:
         from app.model.findings import FindingsSession
         from app.model.loading import looks_like_uid
         from app.qt.study_findings import QtStudyFindings
@@ -227,13 +230,14 @@ class QtMainWindow(QtWidgets.QMainWindow):
 
         conn = self.store.connection
         findings = load_session(conn, uid, reader=self.reader)
-        self.findings_ui = QtStudyFindings(self, findings, save=lambda snap: save_session(conn, snap))
+        save = None if read_only else (lambda snap: save_session(conn, snap))
+        self.findings_ui = QtStudyFindings(self, findings, save=save)
         state = findings.viewer_state
         if restore and state:
             if keep_protocol:
                 state = {k: v for k, v in state.items() if k not in ("protocol", "stage", "active")}
             self.session.restore_viewer_state(state)
-        if self._in_store(uid) and study.status == "unread":
+        if not read_only and self._in_store(uid) and study.status == "unread":
             self.set_study_status(uid, "read")
 
     def _close_findings(self) -> None:

@@ -129,3 +129,10 @@ def test_view_command_screenshots_of_a_store_study(demo_exam, store_dir, tmp_pat
         assert centre > band[:, :30].mean() + 30 and centre > band[:, -30:].mean() + 30
     assert shots["s2d"].std() > 20 and np.abs(shots["s2d"] - img).mean() > 5
     assert main(["--store", str(store_dir), "view", "1.2.3.999", "--screenshot", str(tmp_path / "x.png")]) == 2
+    # a picture is not a reading: the status and the saved viewer state are untouched
+    from app.store import Store
+    from app.store.findings import load_snapshot
+
+    with Store.open(store_dir) as s:
+        assert [st.status for st in s.studies()] == ["unread"]
+        assert load_snapshot(s.connection, uid) is None
