@@ -165,6 +165,16 @@ def test_place_describe_measure_reopen_and_report(qtbot, demo_exam, store_dir, t
     assert len(findings.findings) == 2
     poly = findings.findings[1].marks[0]
     assert (poly.kind, poly.laterality, len(poly.points)) == ("polygon", "R", 3)
+    # ... and one closed with Enter (the shortcut is live only while the polygon tool is)
+    w.findings_ui.panel._new_finding()
+    for p in pts[::-1]:
+        _mouse(rvp.vtk, "press", p)
+        _mouse(rvp.vtk, "release", p, held=False)
+    qtbot.keyClick(w, QtCore.Qt.Key.Key_Return)
+    assert len(findings.findings) == 3 and findings.findings[2].marks[0].points == poly.points[::-1]
+    findings.remove_finding(findings.findings[2].id)
+    qtbot.keyClick(w, QtCore.Qt.Key.Key_W)
+    assert not w.actions_by_id["finish_outline"].isEnabled()
 
     # viewer state: window of the L CC, then the next stage (N); autosave catches up within a second
     vp.update(window_center=0.011, window_width=0.033)
