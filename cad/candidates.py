@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
-from cad.peaks import local_maxima
+from cad._filters import gaussian_2d, sparse_local_maxima
 
 __all__ = ["speck_response", "calcification_candidates"]
 
@@ -16,7 +15,7 @@ def speck_response(norm_slabs: np.ndarray, *, pixel_mm: float) -> np.ndarray:
     s2 = 4.0 * s1
     out = np.empty_like(norm_slabs, dtype=np.float32)
     for k in range(norm_slabs.shape[0]):
-        out[k] = ndimage.gaussian_filter(norm_slabs[k], s1) - ndimage.gaussian_filter(norm_slabs[k], s2)
+        out[k] = gaussian_2d(norm_slabs[k], s1) - gaussian_2d(norm_slabs[k], s2)
     sample = out[:, ::3, ::3]
     out /= 1.4826 * np.median(np.abs(sample - np.median(sample))) + 1e-12
     return out
@@ -35,4 +34,4 @@ def calcification_candidates(
     """
     resp = speck_response(norm_slabs, pixel_mm=pixel_mm)
     k = max(3, int(round(0.5 / pixel_mm)) * 2 + 1)
-    return local_maxima(resp, threshold=threshold, footprint=(3, k, k), max_peaks=max_candidates)
+    return sparse_local_maxima(resp, threshold=threshold, footprint=(3, k, k), max_peaks=max_candidates)

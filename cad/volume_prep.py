@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from cad._filters import smooth_background
 from recon.types import Volume
 
 __all__ = ["ModelGrid", "to_model_grid", "normalise", "extract_patches", "stack_channels"]
@@ -75,16 +76,19 @@ def to_model_grid(volume: Volume, *, slab_mm: float, pixel_mm: float) -> tuple[n
 def normalise(slabs: np.ndarray, *, pixel_mm: float, method: str = "highpass_zscore") -> np.ndarray:
     """Remove the slowly varying background of each slab and scale by the volume's noise.
 
-    ``highpass_zscore``: subtract a Gaussian-smoothed copy (sigma 2 mm) per slab, then divide
-    by a robust standard deviation (1.4826 MAD) of the result over the whole volume, so that
-    values are comparable across systems, doses and reconstruction methods.
+    ``highpass_zscore``: subtract a Gaussian-smoothed copy (sigma 2 mm, edges extended) per
+    slab, then divide by a robust standard deviation (1.4826 MAD) of the result over the whole
+    volume, so that values are comparable across systems, doses and reconstruction methods.
+    The background is computed by :func:`cad._filters.smooth_background` (exact for narrow
+    kernels; for wide ones block-averaged, filtered and interpolated back, within 0.5 % of
+    the noise inside the image and 15 % within 4 sigma of its border).
     """
     if method != "highpass_zscore":
         raise ValueError(f"normalise: unknown method {method!r}")
     sigma = 2.0 / pixel_mm
     out = np.empty_like(slabs, dtype=np.float32)
     for k in range(slabs.shape[0]):
-        out[k] = slabs[k] - ndimage.gaussian_filter(slabs[k], sigma, mode="nearest")
+        out[k] = slabs[k] - smooth_background(slabs[k], sigma)
     sample = out[:, ::3, ::3]
     med = np.median(sample)
     mad = 1.4826 * np.median(np.abs(sample - med)) + 1e-12
