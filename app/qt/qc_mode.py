@@ -73,6 +73,7 @@ class QCModeWidget(QtWidgets.QWidget):
             item = QtWidgets.QListWidgetItem(f"{v:2d}  " + (", ".join(names) if names else "ok"))
             item.setForeground(QtGui.QColor(_COLOURS["fail" if names else "pass"]))
             self.flags.addItem(item)
+        self.flags.setMinimumWidth(170)
         self.flags.setMaximumWidth(220)
         self.flags.currentRowChanged.connect(lambda r: model.set_view(r) if r >= 0 else None)
         model.subscribe("view", lambda v: self.flags.setCurrentRow(v))
@@ -103,6 +104,8 @@ class QCModeWidget(QtWidgets.QWidget):
         self.accept_button = QtWidgets.QPushButton("Accept")
         self.reject_button = QtWidgets.QPushButton("Reject / repeat")
         self.status = QtWidgets.QLabel()
+        self.status.setWordWrap(True)
+        self.status.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         form = QtWidgets.QFormLayout()
         form.addRow("Technologist", self.who)
         form.addRow("Reason", self.reason)
@@ -142,7 +145,8 @@ class QCModeWidget(QtWidgets.QWidget):
         text = f"{d.decision} by {d.by}" + (f" ({d.reason})" if d.reason else "")
         record = self.model.decision_record
         if isinstance(record, dict) and record.get("kos"):
-            text += f"; KOS written: {Path(record['kos']).name}"
+            text += "; KOS 'Rejected for Quality Reasons' written"
+            self.status.setToolTip(str(Path(record["kos"])))
         self.status.setText(text)
 
     def _checked(self, item, column):

@@ -119,7 +119,7 @@ def test_qc_menu_flags_the_dropped_projection_and_reject_writes_a_kos(exam, qtbo
     shot = save_screenshot(qc.mode, tmp_path / "qc_mode_in_workstation.png")
     mode.reject_button.click()
     kos = mode.model.decision_record["kos"]
-    assert "KOS written" in mode.status.text()
+    assert "KOS" in mode.status.text() and mode.status.toolTip() == str(kos)
     assert_dciodvfy_clean(kos)
     assert read_reject_kos(kos).referenced_sop_instance_uids == (exam["projection_sop_uid"],)
     with Store.open(store_dir) as st:
