@@ -81,7 +81,7 @@ def normalise(slabs: np.ndarray, *, pixel_mm: float, method: str = "highpass_zsc
     volume, so that values are comparable across systems, doses and reconstruction methods.
     The background is computed by :func:`cad._filters.smooth_background` (exact for narrow
     kernels; for wide ones block-averaged, filtered and interpolated back, within 0.5 % of
-    the noise inside the image and 15 % within 4 sigma of its border).
+    the noise inside the image and 5 % near its border).
     """
     if method != "highpass_zscore":
         raise ValueError(f"normalise: unknown method {method!r}")
