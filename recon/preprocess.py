@@ -8,9 +8,11 @@ direct-exposure region beside the breast).
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
+from numba import njit, prange
 
 __all__ = ["bin_projections", "estimate_i0", "line_integrals", "preprocess_projection_set"]
 
@@ -99,14 +101,80 @@ def line_integrals(
     if not 0 < min_signal < 1:
         raise ValueError(f"min_signal must lie in (0, 1), got {min_signal}")
     n = signal.shape[0]
+    dark_v = _per_view("dark", dark, n, signal.shape) if dark is not None else 0.0
+    gain_v = _per_view("gain", gain, n, signal.shape) if gain is not None else 1.0
+    if gain is not None and np.any(np.asarray(gain_v) <= 0):
+        raise ValueError("gain must be positive")
+    if i0 is not None:
+        i0_v = _per_view("i0", i0, n, signal.shape)
+        if np.any(np.asarray(i0_v) <= 0):
+            raise ValueError("i0 must be positive")
+    given = [dark_v, gain_v] + ([i0_v] if i0 is not None else [])
+    if any(np.ndim(v) != 0 and np.shape(v) != (n, 1, 1) for v in given):  # an image (dark frame, flat field)
+        return _line_integrals_images(signal, i0, dark, gain, min_signal)
+    # scalars or one value per view: one parallel pass (offset, gain / I0, clip, log)
+    dark_a = np.broadcast_to(np.asarray(dark_v, dtype=np.float64).reshape(-1), (n,)).copy()
+    gain_a = np.broadcast_to(np.asarray(gain_v, dtype=np.float64).reshape(-1), (n,)).copy()
+    if i0 is None:
+        flat = signal.reshape(n, -1)
+        step = max(1, flat.shape[1] // 200_000)
+        sample = (flat[:, ::step].astype(np.float32) - dark_a[:, None].astype(np.float32)) * gain_a[:, None].astype(
+            np.float32
+        )
+        i0_a = estimate_i0(sample[:, None, :])
+        if np.any(i0_a <= 0):
+            bad = int(np.argmin(i0_a))
+            raise ValueError(f"view {bad}: no positive signal to estimate I0 from (after offset correction)")
+    else:
+        i0_a = np.broadcast_to(np.asarray(i0_v, dtype=np.float64).reshape(-1), (n,)).copy()
+    data = signal if signal.flags.c_contiguous else np.ascontiguousarray(signal)
+    out = np.empty(signal.shape, dtype=np.float32)
+    clipped = _log_kernel(data, dark_a, gain_a / i0_a, float(min_signal), out).reshape(n, -1).sum(axis=1)
+    if clipped.any():
+        _warn_clipped(int(clipped.sum()), np.nonzero(clipped)[0], min_signal)
+    return out
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _log_kernel(signal, dark, scale, min_signal, out):
+    """out = -log(max'((signal - dark[p]) * scale[p])), values <= 0 set to min_signal; clipped count per row."""
+    n, nv, nu = signal.shape
+    count = np.zeros(n * nv, dtype=np.int64)
+    lo = np.float32(min_signal)
+    for pr in prange(n * nv):
+        p = pr // nv
+        r = pr % nv
+        d = np.float32(dark[p])
+        s = np.float32(scale[p])
+        row = signal[p, r]
+        o = out[p, r]
+        cnt = 0
+        for c in range(nu):
+            v = (np.float32(row[c]) - d) * s
+            bad = v <= np.float32(0.0)
+            cnt += bad
+            o[c] = -math.log(lo if bad else v)
+        count[pr] = cnt
+    return count
+
+
+def _warn_clipped(count: int, views, min_signal: float) -> None:
+    warnings.warn(
+        f"line_integrals: {count} pixel(s) in view(s) {list(map(int, views))[:10]} had zero or negative signal "
+        f"after offset/gain correction; clipped to {min_signal:g} x I0",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+def _line_integrals_images(signal, i0, dark, gain, min_signal) -> np.ndarray:
+    """:func:`line_integrals` when a dark, gain or I0 image is given (NumPy, one thread)."""
+    n = signal.shape[0]
     corr = signal.astype(np.float32)  # a copy: the input is never modified
     if dark is not None:
         corr -= np.asarray(_per_view("dark", dark, n, signal.shape), dtype=np.float32)
     if gain is not None:
-        g = _per_view("gain", gain, n, signal.shape)
-        if np.any(np.asarray(g) <= 0):
-            raise ValueError("gain must be positive")
-        corr *= np.asarray(g, dtype=np.float32)
+        corr *= np.asarray(_per_view("gain", gain, n, signal.shape), dtype=np.float32)
     if i0 is None:
         i0v = estimate_i0(corr)
         if np.any(i0v <= 0):
@@ -115,20 +183,10 @@ def line_integrals(
         i0a = i0v[:, None, None]
     else:
         i0a = _per_view("i0", i0, n, signal.shape)
-        if np.any(np.asarray(i0a) <= 0):
-            raise ValueError("i0 must be positive")
-    i0a = np.asarray(i0a, dtype=np.float32)
-    corr /= i0a
+    corr /= np.asarray(i0a, dtype=np.float32)
     low = corr <= 0
     if np.any(low):
-        count = int(np.count_nonzero(low))
-        views = np.unique(np.nonzero(low)[0])
-        warnings.warn(
-            f"line_integrals: {count} pixel(s) in view(s) {views.tolist()[:10]} had zero or negative signal "
-            f"after offset/gain correction; clipped to {min_signal:g} x I0",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+        _warn_clipped(int(np.count_nonzero(low)), np.unique(np.nonzero(low)[0]), min_signal)
         corr[low] = np.float32(min_signal)
     np.log(corr, out=corr)
     np.negative(corr, out=corr)
@@ -155,7 +213,11 @@ def preprocess_projection_set(pset, *, i0=None, dark=None, gain=None):
     """A :class:`recon.ProjectionSet` of line integrals from one of raw signal.
 
     Keeps the geometry, the per-view exposure (for dose-aware methods) and the metadata;
-    a set that already holds line integrals is returned unchanged.
+    a set that already holds line integrals is returned unchanged. When ``dark`` / ``i0``
+    are not given, ``metadata["dark_offset_adu"]`` and ``metadata["i0_adu"]`` are used if
+    present (simulated acquisitions carry them; ``i0_adu`` is the unattenuated signal
+    including the offset, so the I0 used is ``i0_adu - dark_offset_adu``); otherwise I0 is
+    estimated per view (:func:`estimate_i0`).
     """
     from recon.types import ProjectionSet
 
@@ -163,6 +225,14 @@ def preprocess_projection_set(pset, *, i0=None, dark=None, gain=None):
         raise TypeError(f"expected a recon.ProjectionSet, got {type(pset).__name__}")
     if pset.is_line_integral:
         return pset
+    meta = pset.metadata
+    if dark is None and meta.get("dark_offset_adu") is not None:
+        dark = float(meta["dark_offset_adu"])
+    if i0 is None and meta.get("i0_adu") is not None:
+        offset = float(meta.get("dark_offset_adu") or 0.0)
+        i0 = float(meta["i0_adu"]) - offset
+        if not i0 > 0:
+            raise ValueError(f"metadata i0_adu ({meta['i0_adu']}) must exceed dark_offset_adu ({offset})")
     data = line_integrals(pset.data, i0=i0, dark=dark, gain=gain)
     return ProjectionSet(
         data=data,

@@ -16,11 +16,12 @@ The system matrix of one view ``p`` factorises per slice ``k`` as
 * ``s_p(r, c)`` (applied outside these kernels): the secant of the ray through the pixel
   centre, so that ``g * s`` is the path length through the slab (``g = dz``).
 
-Both kernels visit the same weights, so back projection is the exact transpose of forward
-projection up to float32 rounding. Rows of the detector are processed as contiguous
-vectors (the v-phase), columns through the edge tables ``ne``/``fe`` (the u-phase).
-The back projection reads cumulative sums stored in float32, so its rounding error is
-about 6e-8 times the running row sum (about 1e-4 of a pixel value for 2400 columns).
+Back projection reads exclusive cumulative sums of each detector row along u (two reads
+per voxel edge); forward projection reads exclusive cumulative sums of each voxel row along
+x, evaluated at the detector pixel edges (gathers, no scatter), so the two kernels have the
+same shape and cost and are each other's transpose up to float32 rounding. Both remove each
+row's mean before the running sum (and add ``mean * overlap`` back exactly), so the float32
+sums stay small and their rounding does not grow with a row's constant offset.
 """
 
 from __future__ import annotations
@@ -90,41 +91,28 @@ def _vtaps(j, al, bl, ah, bh, y_edge0, dy, nv, wbuf):
     return rf, t
 
 
-@njit(cache=True)
-def _row_range(al, bl, ah, bh, y_edge0, dy, ny, r_lo, r_hi):
-    """Voxel rows whose footprint may touch detector rows [r_lo, r_hi] (inclusive)."""
-    # footprint of row j spans [min(a(j)), max(b(j))] with a(j) = edge j, b(j) = edge j+1
-    lo_pos = r_lo - 0.5
-    hi_pos = r_hi + 0.5
-    # first j with max over z of edge(j+1) >= lo_pos
-    e_lo = min((lo_pos - al) / bl, (lo_pos - ah) / bh)
-    e_hi = max((hi_pos - al) / bl, (hi_pos - ah) / bh)
-    j0 = int(math.floor((e_lo - y_edge0) / dy)) - 2
-    j1 = int(math.floor((e_hi - y_edge0) / dy)) + 2
-    if j0 < 0:
-        j0 = 0
-    if j1 > ny - 1:
-        j1 = ny - 1
-    return j0, j1
-
-
 @njit(parallel=True, fastmath=True, cache=True)
-def back_kernel(qc, vol, views, k0, k1, vco, gscale, y_edge0, dy, ne, fe, crange, block):
+def back_kernel(qc, qmean, vol, views, k0, k1, vco, gscale, y_edge0, dy, ne, fe, wd, crange, block):
     """vol[k0:k1] += A^T q for the listed views, from the column cumulative sums of q.
 
     qc : (len(views), nv, nu + 1) float32, exclusive cumulative sums along u of the
-        secant-weighted projections (``qc[..., n] = sum(q[..., :n])``)
+        secant-weighted projections with each row's mean removed
+        (``qc[..., n] = sum(q[..., :n] - qmean)``, see :func:`cumsum_secant`)
+    qmean : (len(views), nv) float32, the removed row means
     vol : (nz, ny, nx) float32, accumulated in place (slices k0..k1-1)
     views : int64 (P,) view indices into the tables
     vco : float64 (n_views_all, nz, 4) row-map coefficients (al, bl, ah, bh)
     gscale : float32 (n_views_all, nz) per (view, slice) weight (dz, or FBP weights)
     ne, fe : (n_views_all, nz, nx + 1) int32 / float32: voxel column edge ``e`` lands at
         ``ne + fe`` in cumulative-sum coordinates (clipped to [0, nu])
+    wd : (n_views_all, nz, nx) float32: width of each voxel column's (clipped) shadow, pixels
     crange : int64 (n_views_all, nz, 2) cumulative-sum columns [lo, hi) read
 
     The distance-driven overlap sum over pixels of voxel column i is the difference of the
     linearly interpolated cumulative sum at its two edges: two reads per voxel, whatever the
-    shadow width, and shared edges between neighbours.
+    shadow width, and shared edges between neighbours. The removed mean comes back exactly
+    as ``mean * width``; keeping it out of the running sums keeps them small, so their
+    float32 rounding does not grow with the rows' constant offset.
     """
     P = views.shape[0]
     nv = qc.shape[1]
@@ -152,8 +140,10 @@ def back_kernel(qc, vol, views, k0, k1, vco, gscale, y_edge0, dy, ne, fe, crange
                     continue
                 n = ch - cl
                 qp = qc[pp]
+                qm = qmean[pp]
                 nepk = ne[p, k]
                 fepk = fe[p, k]
+                wdpk = wd[p, k]
                 for j in range(j_start, j_stop):
                     rf, T = _vtaps(j, al, bl, ah, bh, y_edge0, dy, nv, wbuf)
                     if T == 0:
@@ -161,11 +151,13 @@ def back_kernel(qc, vol, views, k0, k1, vco, gscale, y_edge0, dy, ne, fe, crange
                     # v-phase: slab-integrated combination of detector rows (contiguous)
                     tview = tmp[cl:ch]
                     w = F32(wbuf[0] * g)
+                    mw = w * qm[rf]
                     row = qp[rf, cl:ch]
                     for c in range(n):
                         tview[c] = w * row[c]
                     for t in range(1, T):
                         w = F32(wbuf[t] * g)
+                        mw += w * qm[rf + t]
                         row = qp[rf + t, cl:ch]
                         for c in range(n):
                             tview[c] += w * row[c]
@@ -176,87 +168,146 @@ def back_kernel(qc, vol, views, k0, k1, vco, gscale, y_edge0, dy, ne, fe, crange
                         edges[e] = a + fepk[e] * (tmp[m + np.uint64(1)] - a)
                     vrow = vol[k, j]
                     for i in range(nx):
-                        vrow[i] += edges[i + 1] - edges[i]
+                        vrow[i] += (edges[i + 1] - edges[i]) + mw * wdpk[i]
     return vol
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def forward_kernel(vol, qc, views, k0, k1, vco, gscale, y_edge0, dy, ne, fe, crange, block):
-    """qc += the transpose of :func:`back_kernel` (in cumulative-sum coordinates).
+@njit(cache=True, inline="always")
+def _prefix_rows(vol, k, j_start, nj, pre, pmean):
+    """pre[jj] = exclusive cumulative sum of vol[k, j_start + jj] - pmean[jj] (float64 sums).
 
-    ``qc`` (len(views), nv, nu + 1) receives the adjoint of the cumulative-sum domain;
-    :func:`reverse_cumsum_secant` turns it into projections. Parallel over blocks of
-    detector rows, so every work item owns its output rows.
+    Four rows at a time, so the four running sums hide each other's add latency.
+    """
+    nx = vol.shape[2]
+    jj = 0
+    while jj < nj:
+        r0 = vol[k, j_start + jj]
+        r1 = vol[k, j_start + min(jj + 1, nj - 1)]
+        r2 = vol[k, j_start + min(jj + 2, nj - 1)]
+        r3 = vol[k, j_start + min(jj + 3, nj - 1)]
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        for i in range(nx):
+            s0 += r0[i]
+            s1 += r1[i]
+            s2 += r2[i]
+            s3 += r3[i]
+        m0 = F32(s0 / nx)
+        m1 = F32(s1 / nx)
+        m2 = F32(s2 / nx)
+        m3 = F32(s3 / nx)
+        p0 = pre[jj]
+        p1 = pre[min(jj + 1, nj - 1)]
+        p2 = pre[min(jj + 2, nj - 1)]
+        p3 = pre[min(jj + 3, nj - 1)]
+        a0 = 0.0
+        a1 = 0.0
+        a2 = 0.0
+        a3 = 0.0
+        p0[0] = F32(0.0)
+        p1[0] = F32(0.0)
+        p2[0] = F32(0.0)
+        p3[0] = F32(0.0)
+        for i in range(nx):
+            a0 += r0[i] - m0
+            a1 += r1[i] - m1
+            a2 += r2[i] - m2
+            a3 += r3[i] - m3
+            p0[i + 1] = F32(a0)
+            p1[i + 1] = F32(a1)
+            p2[i + 1] = F32(a2)
+            p3[i + 1] = F32(a3)
+        pmean[jj] = m0
+        if jj + 1 < nj:
+            pmean[jj + 1] = m1
+        if jj + 2 < nj:
+            pmean[jj + 2] = m2
+        if jj + 3 < nj:
+            pmean[jj + 3] = m3
+        jj += 4
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def forward_kernel(vol, out, views, k0, k1, vco, gscale, sc, y_edge0, dy, fne, ffe, ov, pcr, sb_rows, block):
+    """out[pp] += A_p vol[k0:k1] (before the secant weighting), the exact transpose of :func:`back_kernel`.
+
+    out : (len(views), nv, nu) float32, accumulated in place
+    sc : float64 (n_views_all, nz): width of a voxel column's shadow in pixels (scale S)
+    fne, ffe : (n_views_all, nz, nu + 1) int32 / float32: detector column edge ``c`` lies at
+        voxel-edge coordinate ``fne + ffe`` (clamped to [0, nx])
+    ov : (n_views_all, nz, nu) float32: overlap of pixel c with the slice's whole shadow, pixels
+    pcr : int64 (n_views_all, nz, 2): pixels [lo, hi) the slice's shadow touches
+    sb_rows : int64 (n, 2): voxel-row ranges processed in parallel; their detector rows
+        must not overlap (the caller checks)
+
+    Voxel-row major like :func:`back_kernel`: per (slice, voxel row) the exclusive cumulative
+    sum of the row (mean removed) is computed once for all views; the overlap-weighted sum
+    over the voxels of detector pixel c is the difference of its linear interpolation at the
+    pixel's two edges (gathers, no scatter), plus ``mean * overlap``; the v-phase adds the
+    result, slab-integrated, to the detector rows the voxel row touches.
     """
     P = views.shape[0]
-    nv = qc.shape[1]
-    nu1 = qc.shape[2]
-    ny = vol.shape[1]
+    nv = out.shape[1]
+    nu = out.shape[2]
     nx = vol.shape[2]
-    nblocks = (nv + block - 1) // block
-    for b in prange(nblocks):
-        r_start = b * block
-        r_stop = min(nv, r_start + block)
-        tmp = np.zeros(nu1 + 1, dtype=np.float32)
-        dlo = np.empty(nx + 1, dtype=np.float32)
-        dhi = np.empty(nx + 1, dtype=np.float32)
+    for s in prange(sb_rows.shape[0]):
+        ja = sb_rows[s, 0]
+        jb = sb_rows[s, 1]
+        pre = np.empty((block, nx + 1), dtype=np.float32)
+        pmean = np.empty(block, dtype=np.float32)
+        E = np.empty(nu + 1, dtype=np.float32)
+        d = np.empty(nu, dtype=np.float32)
         wbuf = np.empty(nv + 2, dtype=np.float64)
-        for pp in range(P):
-            p = views[pp]
-            qp = qc[pp]
+        for j_start in range(ja, jb, block):
+            nj = min(jb, j_start + block) - j_start
             for k in range(k0, k1):
-                al = vco[p, k, 0]
-                bl = vco[p, k, 1]
-                ah = vco[p, k, 2]
-                bh = vco[p, k, 3]
-                g = gscale[p, k]
-                cl = crange[p, k, 0]
-                ch = crange[p, k, 1]
-                if ch <= cl:
-                    continue
-                n = ch - cl
-                nepk = ne[p, k]
-                fepk = fe[p, k]
-                j0, j1 = _row_range(al, bl, ah, bh, y_edge0, dy, ny, r_start, r_stop - 1)
-                for j in range(j0, j1 + 1):
-                    rf, T = _vtaps(j, al, bl, ah, bh, y_edge0, dy, nv, wbuf)
-                    if T == 0:
+                _prefix_rows(vol, k, j_start, nj, pre, pmean)
+                for pp in range(P):
+                    p = views[pp]
+                    pl = pcr[p, k, 0]
+                    ph = pcr[p, k, 1]
+                    if ph <= pl:
                         continue
-                    t_lo = max(0, r_start - rf)
-                    t_hi = min(T, r_stop - rf)
-                    if t_hi <= t_lo:
-                        continue
-                    # u-phase (transposed): edge differences splatted into the cumsum domain.
-                    # Two passes, each touching increasing addresses (no store-to-load chain).
-                    tview = tmp[cl:ch]
-                    for c in range(n):
-                        tview[c] = F32(0.0)
-                    vrow = vol[k, j]
-                    dlo[0] = -vrow[0]
-                    for e in range(1, nx):
-                        dlo[e] = vrow[e - 1] - vrow[e]
-                    dlo[nx] = vrow[nx - 1]
-                    for e in range(nx + 1):
-                        dhi[e] = fepk[e] * dlo[e]
-                        dlo[e] -= dhi[e]
-                    for e in range(nx + 1):
-                        tmp[np.uint64(nepk[e])] += dlo[e]
-                    for e in range(nx + 1):
-                        tmp[np.uint64(nepk[e]) + np.uint64(1)] += dhi[e]
-                    # v-phase (transposed): add to the detector rows of this block
-                    for t in range(t_lo, t_hi):
-                        w = F32(wbuf[t] * g)
-                        row = qp[rf + t, cl:ch]
+                    n = ph - pl
+                    al = vco[p, k, 0]
+                    bl = vco[p, k, 1]
+                    ah = vco[p, k, 2]
+                    bh = vco[p, k, 3]
+                    g = gscale[p, k]
+                    s_pk = F32(sc[p, k])
+                    fn = fne[p, k, pl : ph + 1]
+                    ff = ffe[p, k, pl : ph + 1]
+                    ovv = ov[p, k, pl:ph]
+                    for jj in range(nj):
+                        rf, T = _vtaps(j_start + jj, al, bl, ah, bh, y_edge0, dy, nv, wbuf)
+                        if T == 0:
+                            continue
+                        prow = pre[jj]
+                        # u-phase: the row's cumulative sum at the pixel edges, differenced
+                        for c in range(n + 1):
+                            m = np.uint64(fn[c])
+                            a = prow[m]
+                            E[c] = a + ff[c] * (prow[m + np.uint64(1)] - a)
+                        mj = pmean[jj]
                         for c in range(n):
-                            row[c] += w * tview[c]
-    return qc
+                            d[c] = s_pk * (E[c + 1] - E[c]) + mj * ovv[c]
+                        # v-phase (transposed): slab-integrated weights onto the detector rows
+                        for t in range(T):
+                            w = F32(wbuf[t] * g)
+                            orow = out[pp, rf + t, pl:ph]
+                            for c in range(n):
+                                orow[c] += w * d[c]
+    return out
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def cumsum_secant(q, views, src, u0, v0, du, dv, out):
-    """out[p, r, :] = exclusive cumulative sum along u of q[p, r, :] * sec(ray of each pixel).
+def cumsum_secant(q, views, src, u0, v0, du, dv, out, mean):
+    """out[p, r, :] = exclusive cumulative sum along u of q[p, r, :] * sec - mean[p, r].
 
-    ``out`` has one more column than ``q``. The running sums are kept in float64.
+    ``out`` has one more column than ``q``; ``mean`` (P, nv) receives each weighted row's
+    mean (float32), which :func:`back_kernel` adds back exactly. Sums are kept in float64.
     """
     P = q.shape[0]
     nv = q.shape[1]
@@ -273,24 +324,36 @@ def cumsum_secant(q, views, src, u0, v0, du, dv, out):
         dux = F32(du)
         qrow = q[pp, r]
         orow = out[pp, r]
-        # weighted values first (vectorised), then the running sum
+        # weighted values first (vectorised), then the running sum of the centred values
+        tot = 0.0
         for c in range(nu):
             dx = x0 + dux * F32(c)
-            orow[c + 1] = qrow[c] * math.sqrt(base + dx * dx * inv2)
-        acc = 0.0
-        orow[0] = F32(0.0)
-        for c in range(1, nu + 1):
-            acc += orow[c]
-            orow[c] = F32(acc)
+            val = qrow[c] * math.sqrt(base + dx * dx * inv2)
+            orow[c + 1] = val
+            tot += val
+        m = F32(tot / nu)
+        mean[pp, r] = m
+        _centred_cumsum(orow, nu, m)
     return out
 
 
+@njit(cache=True, inline="always")
+def _centred_cumsum(orow, nu, m):
+    """orow[1:nu + 1] <- running sum of (orow[c] - m), orow[0] = 0 (float64 accumulator)."""
+    mm = np.float64(m)
+    acc = 0.0
+    orow[0] = F32(0.0)
+    for c in range(1, nu + 1):
+        acc += orow[c] - mm
+        orow[c] = F32(acc)
+
+
 @njit(parallel=True, fastmath=True, cache=True)
-def reverse_cumsum_secant(qc, views, src, u0, v0, du, dv, out):
-    """out[p, r, c] = sec(ray of pixel c) * sum(qc[p, r, c + 1:]): the transpose of :func:`cumsum_secant`."""
-    P = out.shape[0]
-    nv = out.shape[1]
-    nu = out.shape[2]
+def apply_secant(proj, views, src, u0, v0, du, dv):
+    """proj[p, r, c] *= sec(ray of pixel (r, c)) in place: the row factor of the forward model."""
+    P = proj.shape[0]
+    nv = proj.shape[1]
+    nu = proj.shape[2]
     for pr in prange(P * nv):
         pp = pr // nv
         r = pr % nv
@@ -301,13 +364,8 @@ def reverse_cumsum_secant(qc, views, src, u0, v0, du, dv, out):
         base = F32(1.0 + dyr * dyr / (zs * zs))
         x0 = F32(u0 + 0.5 * du - src[p, 0])
         dux = F32(du)
-        crow = qc[pp, r]
-        orow = out[pp, r]
-        acc = 0.0
-        for c in range(nu - 1, -1, -1):
-            acc += crow[c + 1]
-            orow[c] = F32(acc)
+        row = proj[pp, r]
         for c in range(nu):
             dx = x0 + dux * F32(c)
-            orow[c] = orow[c] * math.sqrt(base + dx * dx * inv2)
-    return out
+            row[c] = row[c] * math.sqrt(base + dx * dx * inv2)
+    return proj

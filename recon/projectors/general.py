@@ -110,13 +110,18 @@ def _resample(virt, out, views, src, org, udir, vdir, du, dv, vx0, vy0, vdu, vdv
 
 
 @njit(parallel=True, cache=True)
-def _splat(real, virt, views, src, org, udir, vdir, du, dv, vx0, vy0, vdu, vdv):
-    """virt[pp] += R^T real[pp] (the exact transpose of :func:`_resample`); parallel over views."""
-    P, nv, nu = real.shape
+def _splat(real, virt, views, stripes, src, org, udir, vdir, du, dv, vx0, vy0, vdu, vdv):
+    """virt[pp] += R^T real[pp] (the exact transpose of :func:`_resample`) for row stripes in parallel.
+
+    ``stripes`` (n, 3) int64 holds (frame, first row, end row); stripes processed together
+    must splat onto disjoint virtual rows (the caller arranges that).
+    """
+    nu = real.shape[2]
     nvv, nuv = virt.shape[1], virt.shape[2]
-    for pp in prange(P):
+    for s in prange(stripes.shape[0]):
+        pp = stripes[s, 0]
         p = views[pp]
-        for r in range(nv):
+        for r in range(stripes[s, 1], stripes[s, 2]):
             for c in range(nu):
                 fr, fc = _hit(p, r, c, src, org, udir, vdir, du, dv, vx0, vy0, vdu, vdv)
                 r0 = int(math.floor(fr))
@@ -136,6 +141,45 @@ def _splat(real, virt, views, src, org, udir, vdir, du, dv, vx0, vy0, vdu, vdv):
                         wb = wc if b == 1 else 1.0 - wc
                         virt[pp, rr, cc] += np.float32(wa * wb) * val
     return virt
+
+
+_STRIPE = 64  # real detector rows per parallel splat work item
+
+
+def _splat_phases(geometry: Geometry, virtual: Geometry, views: np.ndarray) -> list[np.ndarray]:
+    """Row stripes of every frame for :func:`_splat`, in two phases of disjoint virtual rows.
+
+    Stripe i of a frame splats onto virtual rows [floor(min fr), floor(max fr) + 1], with the
+    extremes at the stripe's end columns (the map is projective, so monotone along lines);
+    the even and the odd stripes of each frame form the phases when stripes i and i + 2
+    never share a row, otherwise every frame is one work item.
+    """
+    nv, nu = geometry.detector_shape
+    dv, du = geometry.pixel_mm
+    vy0 = float(virtual.detector_origin_mm[0, 1])
+    vdv = float(virtual.pixel_mm[0])
+    starts = np.arange(0, nv, _STRIPE)
+    ends = np.minimum(starts + _STRIPE, nv)
+    even, odd = [], []
+    for pp, p in enumerate(views):
+        b = (np.arange(nv) + 0.5)[:, None] * dv
+        a = (np.array([0, nu - 1]) + 0.5)[None, :] * du
+        pts = (
+            geometry.detector_origin_mm[p][None, None, :]
+            + a[..., None] * geometry.detector_u_dir[p]
+            + b[..., None] * geometry.detector_v_dir[p]
+        )
+        s = geometry.source_mm[p]
+        t = s[2] / (s[2] - pts[..., 2])
+        fr = (s[1] + t * (pts[..., 1] - s[1]) - vy0) / vdv - 0.5  # (nv, 2)
+        lo = np.array([np.floor(fr[r0:r1].min()) for r0, r1 in zip(starts, ends, strict=True)])
+        hi = np.array([np.floor(fr[r0:r1].max()) + 1 for r0, r1 in zip(starts, ends, strict=True)])
+        if starts.size > 2 and not np.all(hi[:-2] < lo[2:]):
+            return [np.array([[q, 0, nv] for q in range(views.size)], dtype=np.int64)]
+        rows = [(pp, int(r0), int(r1)) for r0, r1 in zip(starts, ends, strict=True)]
+        even += rows[0::2]
+        odd += rows[1::2]
+    return [np.array(ph, dtype=np.int64).reshape(-1, 3) for ph in (even, odd) if ph]
 
 
 class GeneralProjector(Projector):
@@ -177,7 +221,9 @@ class GeneralProjector(Projector):
     def resample_adjoint(self, real: np.ndarray, views: np.ndarray) -> np.ndarray:
         """R^T: real-detector frames to the virtual plane."""
         virt = np.zeros((views.size, *self.virtual_geometry.detector_shape), dtype=np.float32)
-        return _splat(real, virt, views, *self._args)
+        for stripes in _splat_phases(self.geometry, self.virtual_geometry, views):
+            _splat(real, virt, views, stripes, *self._args)
+        return virt
 
     def forward(self, volume: np.ndarray, *, views=None) -> np.ndarray:
         idx = self._views(views)

@@ -7,7 +7,7 @@ import pytest
 
 from recon import VolumeGrid, preset_geometry, preset_names
 from recon.errors import Cancelled
-from recon.fbp import WINDOWS, fbp, filter_response
+from recon.fbp import WINDOWS, fbp, filter_response, padded_length
 from recon.projectors import make_projector
 
 
@@ -91,7 +91,11 @@ def test_asf_fwhm_is_finite_and_smaller_for_a_wider_arc():
 
 def test_filter_windows_and_slice_thickness_filter():
     ramp = filter_response(100, 0.1, window="ram-lak")
-    assert ramp[0] == pytest.approx(0.0, abs=1e-3) and ramp[-1] == pytest.approx(0.5, rel=1e-2)
+    npad = padded_length(100)
+    assert npad >= 200 and npad % 2 == 0 and ramp.size == npad // 2 + 1
+    # the space-domain ramp truncated at npad / 2 keeps a DC term of about 2 / (pi^2 npad)
+    assert ramp[0] == pytest.approx(2 / (np.pi**2 * npad), rel=0.05) and ramp[-1] == pytest.approx(0.5, rel=1e-2)
+    assert padded_length(3062) == 6144  # the GE detector: 2-3-5-smooth, not 8192
     for w in WINDOWS:
         h = filter_response(100, 0.1, window=w, cutoff=0.75)
         assert np.all(h <= ramp + 1e-12) and np.all(h >= 0)

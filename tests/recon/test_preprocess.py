@@ -73,3 +73,33 @@ def test_projection_set_keeps_exposure_and_binning_matches_geometry():
     b = bin_projections(p, 2)
     assert b.shape == (3, *geom.binned(2).detector_shape)
     assert b[0, 0, 0] == pytest.approx(p[0, :2, :2].mean(), rel=1e-6)
+
+
+def test_projection_set_uses_the_simulation_i0_and_offset_from_metadata():
+    geom = preset_geometry("ge-essential", detector_shape=(40, 30), pixel_mm=0.5, n_views=3)
+    p, _ = _signal()
+    p[:, :, -6:] = 0.4  # no direct-exposure region: an estimated I0 would be wrong
+    offset, i0_adu = 50.0, 4050.0  # i0_adu includes the offset, as recon.simulate records it
+    raw = ((i0_adu - offset) * np.exp(-p) + offset).astype(np.float32)
+    meta = {"i0_adu": i0_adu, "dark_offset_adu": offset}
+    li = preprocess_projection_set(ProjectionSet(data=raw, geometry=geom, is_line_integral=False, metadata=meta))
+    np.testing.assert_allclose(li.data, p, atol=1e-4)
+    assert li.metadata == meta
+    guessed = preprocess_projection_set(ProjectionSet(data=raw, geometry=geom, is_line_integral=False))
+    assert np.abs(guessed.data - p).mean() > 0.01  # without them I0 is estimated, and wrongly here
+    with pytest.raises(ValueError, match="i0_adu"):
+        preprocess_projection_set(
+            ProjectionSet(
+                data=raw, geometry=geom, is_line_integral=False, metadata={"i0_adu": 10.0, "dark_offset_adu": 50.0}
+            )
+        )
+
+
+def test_per_view_fast_path_matches_the_image_path():
+    # scalars / per-view values take one parallel pass; a per-pixel image takes the NumPy path
+    p, sig = _signal(i0=(1000.0, 1000.0, 1000.0))
+    raw = np.round(sig + 100.0).astype(np.uint16)
+    fast = line_integrals(raw, dark=np.full(3, 100.0), i0=np.array([1000.0, 1000.0, 1000.0]))
+    image = line_integrals(raw, dark=np.full(raw.shape[1:], 100.0), i0=1000.0)
+    np.testing.assert_allclose(fast, image, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(fast, p, atol=2e-2)
