@@ -1,20 +1,29 @@
 """Reconstruction speed benchmark (a script; not collected by pytest).
 
-Run ``python tests/benchmarks/bench_recon.py`` (``--quick`` for a half-size case in each
-in-plane axis, ``--no-rtk`` to skip the RTK comparison). Prints, for the GE-size case
-(9 views of 3062 x 2394 at 0.1 mm into 107 x 1978 x 1058 voxels at 0.5 / 0.1 / 0.1 mm):
+Run ``python tests/benchmarks/bench_recon.py`` (``--quick``: half size in each in-plane axis;
+``--no-rtk``: skip the RTK comparison, which takes most of the time; ``--no-command``: skip
+the DICOM files and the end-to-end ``crescent recon``). For the GE-size case (9 views of
+3062 x 2394 at 0.1 mm into 107 x 1978 x 1058 voxels at 0.5 / 0.1 / 0.1 mm) it prints:
 
-* FBP wall time after JIT warm-up (line integrals from raw signal + weighting + filtering +
-  slab-integrated back projection, arrays in memory);
-* one forward + back projection (the cost of one iteration of an iterative method);
+* FBP, raw detector signal -> volume in memory (line integrals + weighting + filtering +
+  slab-integrated back projection), after JIT warm-up;
+* the kernels: running sums, back projection, forward projection, one iteration (forward +
+  back), in voxel-view updates per second, beside a point-sampled bilinear back projection
+  (the simplest separable Numba back projector, no slab integration) and RTK's CPU
+  voxel-based back projection (itk-rtk) of the same projections onto the same grid, with
+  the ratios;
 * the 2x2-binned preview FBP (2 mm slices) and the 25-view Siemens-size FBP;
-* peak resident memory, voxel-view updates per second;
-* RTK's CPU voxel-based back projection (itk-rtk) of the same projections onto the same
-  grid in the same run, and the ratio.
+* the DICOM side: writing a GE-size Breast Projection For Processing file, reading it back,
+  writing the Breast Tomosynthesis Image of the volume, and the whole
+  ``crescent recon FILE -o OUT.dcm --slice-mm 0.5`` in a subprocess (start-up, imports,
+  JIT cache load, read, preprocessing, breast-extent grid, FBP, write), with its peak memory;
+* peak resident memory.
 
-Each figure is printed with the 1-minute load average beside it and the process CPU time
-divided by the core count: the 2-core machine is shared, so on a busy machine the CPU-time
-figure is the better estimate of the quiet wall time.
+Each figure is the best wall time of N runs with that run's process CPU time (all threads)
+and the 1-minute load average beside it. The machine has few cores and may be shared: on a
+loaded machine the wall time is inflated and the CPU time includes threads waiting at
+barriers, so compare figures only between runs at a low load; the ratios to the reference
+back projectors, measured in the same run, are the most stable figures.
 """
 
 from __future__ import annotations
@@ -22,23 +31,33 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import platform
 import resource
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from numba import njit, prange
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
 
-from recon import VolumeGrid, preset_geometry  # noqa: E402
+import numba  # noqa: E402
+
+from recon import ProjectionSet, Volume, VolumeGrid, preset_geometry  # noqa: E402
 from recon.fbp import fbp  # noqa: E402
 from recon.preprocess import bin_projections, line_integrals  # noqa: E402
 from recon.projectors import make_projector  # noqa: E402
 from recon.reconstruct import preview_grid  # noqa: E402
 
 TARGETS_S = {"fbp": 3.0, "iteration": 5.0, "preview": 1.0, "fbp25": 8.0}
-CORES = os.cpu_count() or 1
+TARGET_MEMORY_GB = 3.0
+THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+I0 = 4000.0
+ROWS: list[tuple] = []  # (label, wall, cpu, load, target) for the summary
 
 
 def _cpu() -> float:
@@ -46,27 +65,29 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _maxrss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+def _maxrss_gb(who=resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024**2
 
 
-class Timer:
-    def __enter__(self):
-        self.w, self.c = time.perf_counter(), _cpu()
-        return self
+def measure(fn, repeat: int = 1):
+    """Best-of-``repeat`` wall time of ``fn()``: (wall s, cpu s of that run, load, result of the last run)."""
+    best = None
+    out = None
+    for _ in range(repeat):
+        out = None
+        gc.collect()
+        w, c = time.perf_counter(), _cpu()
+        out = fn()
+        w, c = time.perf_counter() - w, _cpu() - c
+        if best is None or w < best[0]:
+            best = (w, c, os.getloadavg()[0])
+    return (*best, out)
 
-    def __exit__(self, *exc):
-        self.wall = time.perf_counter() - self.w
-        self.cpu = (_cpu() - self.c) / CORES
-        self.load = os.getloadavg()[0]
 
-
-def report(label: str, t: Timer, target: float | None = None, extra: str = "") -> None:
-    tgt = f"  target <= {target:.1f} s: {'met' if t.wall <= target else 'NOT met'}" if target else ""
-    print(
-        f"{label:<34} wall {t.wall:7.2f} s   cpu/{CORES} {t.cpu:7.2f} s   load {t.load:4.2f}{tgt}{extra}",
-        flush=True,
-    )
+def report(label: str, wall: float, cpu: float, load: float, *, target: float | None = None, extra: str = "") -> None:
+    tgt = f"  target <= {target:.0f} s: {'met' if wall <= target else 'NOT met'}" if target else ""
+    print(f"{label:<40} wall {wall:7.2f} s   cpu {cpu:7.2f} s   load {load:5.2f}{tgt}{extra}", flush=True)
+    ROWS.append((label, wall, cpu, load, target))
 
 
 def ge_case(scale: float):
@@ -97,25 +118,68 @@ def siemens_case(scale: float):
 
 
 def raw_signal(geom, seed=0) -> np.ndarray:
-    """Synthetic For Processing signal: a smooth breast-like attenuation pattern plus noise."""
+    """Synthetic For Processing signal: an elliptical breast-like attenuation (about the
+    GE grid's 106 x 198 mm) on a direct-exposure background, plus noise; always positive."""
     rng = np.random.default_rng(seed)
-    n, nv, nu = geom.n_views, *geom.detector_shape
-    v = np.linspace(-1, 1, nv, dtype=np.float32)[:, None]
-    u = np.linspace(0, 1, nu, dtype=np.float32)[None, :]
-    li = np.clip(3.0 * (1 - (u / 0.6) ** 2 - v**2), 0, None).astype(np.float32)
+    n, (nv, nu) = geom.n_views, geom.detector_shape
+    dv, du = geom.pixel_mm
+    y = ((np.arange(nv) + 0.5) * dv - nv * dv / 2).astype(np.float32)[:, None]
+    x = ((np.arange(nu) + 0.5) * du).astype(np.float32)[None, :]
+    li = np.clip(3.0 * (1 - (x / 100.0) ** 2 - (y / 95.0) ** 2), 0, None).astype(np.float32)
     out = np.empty((n, nv, nu), np.float32)
     for p in range(n):
-        out[p] = 4000.0 * np.exp(-li) + rng.normal(0, 20, (nv, nu)).astype(np.float32)
+        out[p] = I0 * np.exp(-li) + rng.normal(0, 20, (nv, nu)).astype(np.float32)
+    np.maximum(out, 1.0, out=out)
     return out
 
 
 def fbp_from_raw(raw, geom, grid, projector):
-    q = line_integrals(raw, i0=4000.0)
-    return fbp(q, geom, grid, projector=projector)
+    return fbp(line_integrals(raw, i0=I0), geom, grid, projector=projector)
 
 
-def rtk_backprojection(proj: np.ndarray, geom, grid, threads: int) -> tuple[float, np.ndarray]:
-    """RTK CPU voxel-based back projection of ``proj`` onto ``grid``; (seconds, volume)."""
+# -- a simple reference: point-sampled separable bilinear back projection -------------------
+@njit(parallel=True, fastmath=True, cache=True)
+def _point_bp(q, vol, c0, cw, r0, rw):
+    """vol[k, j, i] += sum_p bilinear(q[p]) at the voxel centre's shadow (scale + shift tables)."""
+    P, nv, nu = q.shape
+    nz, ny, nx = vol.shape
+    for j in prange(ny):
+        for k in range(nz):
+            vrow = vol[k, j]
+            for p in range(P):
+                r = r0[p, k, j]
+                if r < 0 or r >= nv - 1:
+                    continue
+                w = rw[p, k, j]
+                qa = q[p, r]
+                qb = q[p, r + 1]
+                cc = c0[p, k]
+                ww = cw[p, k]
+                for i in range(nx):
+                    c = cc[i]
+                    f = ww[i]
+                    a = qa[c] + f * (qa[c + 1] - qa[c])
+                    b = qb[c] + f * (qb[c + 1] - qb[c])
+                    vrow[i] += a + w * (b - a)
+    return vol
+
+
+def point_bp_tables(geom, grid):
+    """Per (view, slice) column and per (view, slice, row) row indices/weights of voxel centres."""
+    src = geom.source_mm
+    dv, du = geom.pixel_mm
+    u0, v0 = geom.detector_origin_mm[0, 0], geom.detector_origin_mm[0, 1]
+    m = src[:, 2][:, None] / (src[:, 2][:, None] - grid.z_mm[None, :])  # (P, nz)
+    col = (src[:, 0][:, None, None] * (1 - m[..., None]) + grid.x_mm * m[..., None] - u0) / du - 0.5
+    row = (src[:, 1][:, None, None] * (1 - m[..., None]) + grid.y_mm * m[..., None] - v0) / dv - 0.5
+    col = np.clip(col, 0, geom.detector_shape[1] - 1.001)
+    c0 = np.floor(col).astype(np.int32)
+    r0 = np.floor(row).astype(np.int32)
+    return c0, (col - c0).astype(np.float32), r0, (row - r0).astype(np.float32)
+
+
+def rtk_backprojection(proj: np.ndarray, geom, grid, threads: int):
+    """RTK CPU voxel-based back projection of ``proj`` onto ``grid``: (seconds, cpu s, volume)."""
     import itk
     from itk import RTK as rtk
 
@@ -142,105 +206,180 @@ def rtk_backprojection(proj: np.ndarray, geom, grid, threads: int) -> tuple[floa
     bp.SetInput(0, vimg)
     bp.SetInput(1, pimg)
     bp.SetGeometry(g)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _cpu()
     bp.Update()
-    dt = time.perf_counter() - t
-    return dt, itk.array_from_image(bp.GetOutput())
+    dt, dc = time.perf_counter() - t, _cpu() - c
+    return dt, dc, itk.array_from_image(bp.GetOutput())
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    s = (slice(None, None, 4), slice(None, None, 8), slice(None, None, 8))
+    return float(np.corrcoef(a[s].ravel(), b[s].ravel())[0, 1])
+
+
+def dicom_section(raw, geom, vol, grid, workdir: Path, repeat: int) -> None:
+    """DICOM write/read of the projections, BTO write of the volume, the whole command."""
+    from app.dicom import PatientStudy, read_projection_set, write_projection_set, write_tomosynthesis
+
+    study = PatientStudy(laterality="L")
+    thick = grid.shape[0] * grid.voxel_mm[0]
+    src = workdir / "projections.dcm"
+    pset = ProjectionSet(data=raw, geometry=geom, exposure_mas=np.full(geom.n_views, 5.0), is_line_integral=False)
+    w, c, ld, _ = measure(lambda: write_projection_set(pset, src, study=study, body_part_thickness_mm=thick))
+    report("DICOM write projections", w, c, ld, extra=f"   {src.stat().st_size / 1e6:.0f} MB")
+    w, c, ld, _ = measure(lambda: read_projection_set(src), repeat)
+    report("DICOM read projections", w, c, ld)
+    out = workdir / "volume.dcm"
+    volume = Volume(data=vol, grid=grid, metadata={"method": "fbp"})
+    w, c, ld, _ = measure(lambda: write_tomosynthesis(volume, out, study=study, projections=pset))
+    report("DICOM write volume (BTO)", w, c, ld, extra=f"   {out.stat().st_size / 1e6:.0f} MB")
+    volume = None
+    gc.collect()
+    cmd = [sys.executable, "-m", "app.cli", "recon", str(src), "-o", str(workdir / "cmd.dcm"), "--slice-mm", "0.5"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    if res.returncode != 0:
+        print(f"crescent recon failed ({res.returncode}): {res.stderr.strip()[-500:]}", flush=True)
+        return
+    said = res.stdout.strip().splitlines()[-1] if res.stdout.strip() else ""
+    report("crescent recon (DICOM in, DICOM out)", wall, cpu, os.getloadavg()[0], extra=f"   [{said}]")
+    print(f"{'  its peak resident memory':<40} {after.ru_maxrss / 1024**2:.2f} GB", flush=True)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="half-size in-plane case (a quarter of the pixels)")
     ap.add_argument("--no-rtk", action="store_true", help="skip the RTK comparison")
+    ap.add_argument("--no-command", action="store_true", help="skip the DICOM files and the crescent recon run")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per kernel figure (best is printed; default 3)")
     args = ap.parse_args()
     scale = 0.5 if args.quick else 1.0
-    print(f"bench_recon: {'quick (half-size in-plane)' if args.quick else 'full'} GE case, {CORES} cores", flush=True)
+    full = not args.quick
+    rep = max(1, args.repeat)
+    print(
+        f"bench_recon: {'quick (half-size in-plane)' if args.quick else 'full'} GE case; {THREADS} CPUs usable, "
+        f"numba {numba.__version__} ({numba.config.THREADING_LAYER} layer, {numba.get_num_threads()} threads), "
+        f"{platform.processor() or platform.machine()}; load {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
 
     # JIT warm-up on a tiny case (compiled kernels come from the numba cache)
     g0, gr0 = ge_case(0.1)
     p0 = make_projector(g0, gr0)
     fbp_from_raw(raw_signal(g0), g0, gr0, p0)
     p0.back(p0.forward(np.ones(gr0.shape, np.float32)))
+    _point_bp(np.zeros((9, *g0.detector_shape), np.float32), np.zeros(gr0.shape, np.float32), *point_bp_tables(g0, gr0))
 
     geom, grid = ge_case(scale)
-    nz, ny, nx = grid.shape
     vox_views = grid.n_voxels * geom.n_views
-    print(f"GE: 9 x {geom.detector_shape} projections -> {grid.shape} voxels ({grid.n_voxels / 1e6:.0f} Mvox)")
+    print(
+        f"GE: {geom.n_views} x {geom.detector_shape} projections -> {grid.shape} voxels "
+        f"({grid.n_voxels / 1e6:.0f} Mvox, {vox_views / 1e9:.2f} G voxel-view updates per projection)",
+        flush=True,
+    )
     raw = raw_signal(geom)
-    with Timer() as t:
-        proj = make_projector(geom, grid)
-    report("projector tables", t)
-    fbp_from_raw(raw, geom, grid, proj)  # first full-size run: page faults of fresh memory
-    gc.collect()
-    best = None
-    for _ in range(2):
-        with Timer() as t:
-            vol = fbp_from_raw(raw, geom, grid, proj)
-        best = t if best is None or t.wall < best.wall else best
-        del vol
-        gc.collect()
-    report("FBP (raw -> volume)", best, TARGETS_S["fbp"] if not args.quick else None)
-    print(f"{'peak resident memory so far':<34} {_maxrss_gb():.2f} GB (target <= 3 GB)", flush=True)
+    w, c, ld, proj = measure(lambda: make_projector(geom, grid))
+    report("projector tables", w, c, ld)
+    w, c, ld, q = measure(lambda: line_integrals(raw, i0=I0), rep)
+    report("line integrals (raw -> -log)", w, c, ld)
+    fbp_from_raw(raw, geom, grid, proj)  # first full-size run: fresh memory
+    w, c, ld, vol = measure(lambda: fbp_from_raw(raw, geom, grid, proj), max(2, rep - 1))
+    report("FBP (raw -> volume)", w, c, ld, target=TARGETS_S["fbp"] if full else None)
+    print(f"{'  peak resident memory so far':<40} {_maxrss_gb():.2f} GB (target <= {TARGET_MEMORY_GB:.0f} GB)")
 
-    q = line_integrals(raw, i0=4000.0)
     views = np.arange(geom.n_views)
-    qc = proj.cumsum_secant(q, views)
-    with Timer() as tb:
-        back = proj.back_weighted(qc, views)
-    report("  back projection kernel", tb, extra=f"   {vox_views / tb.wall / 1e9:.2f} G voxel-view/s")
+    w, c, ld, (qc, qmean) = measure(lambda: proj.cumsum_secant(q, views), rep)
+    report("  running sums (back projector input)", w, c, ld)
+    buf = np.zeros(grid.shape, np.float32)
+
+    def bp():
+        buf.fill(0.0)
+        return proj.back_weighted(qc, qmean, views, out=buf)
+
+    w_bp, c, ld, _ = measure(bp, rep)
+    report("  back projection kernel", w_bp, c, ld, extra=f"   {vox_views / w_bp / 1e9:.2f} G voxel-view/s")
+    ours = buf.copy()
+    qc = qmean = None
     x = np.full(grid.shape, 0.01, np.float32)
-    with Timer() as tf:
-        fwd = proj.forward(x)
-    report("  forward projection", tf, extra=f"   {vox_views / tf.wall / 1e9:.2f} G voxel-view/s")
-    with Timer() as ti:
-        back2 = proj.back(fwd)
-        fwd = proj.forward(back2)
-    report("one iteration (forward + back)", ti, TARGETS_S["iteration"] if not args.quick else None)
-    del back2, fwd, x, qc
+    w_fp, c, ld, _ = measure(lambda: proj.forward(x), rep)
+    report("  forward projection", w_fp, c, ld, extra=f"   {vox_views / w_fp / 1e9:.2f} G voxel-view/s")
+
+    def iteration():
+        proj.back(proj.forward(x), out=buf)
+
+    w, c, ld, _ = measure(iteration, max(2, rep - 1))
+    report("one iteration (forward + back)", w, c, ld, target=TARGETS_S["iteration"] if full else None)
+    x = None
+    tables = point_bp_tables(geom, grid)
+
+    def point():
+        buf.fill(0.0)
+        return _point_bp(q, buf, *tables)
+
+    w_pt, c, ld, _ = measure(point, rep)
+    report(
+        "  reference: point-sampled bilinear BP",
+        w_pt,
+        c,
+        ld,
+        extra=f"   {vox_views / w_pt / 1e9:.2f} G voxel-view/s; slab-integrated / point = {w_bp / w_pt:.2f}x",
+    )
+    tables = None
     gc.collect()
 
     if not args.no_rtk:
         try:
-            dt, rvol = rtk_backprojection(q, geom, grid, threads=CORES)
+            dt, dc, rvol = rtk_backprojection(q, geom, grid, threads=THREADS)
         except Exception as exc:  # report, do not hide, a failed comparison
             print(f"RTK back projection failed: {type(exc).__name__}: {exc}")
             return 1
-        load = os.getloadavg()[0]
-        # RTK voxel-driven bilinear vs our slab-integrated footprint: compare normalised shapes
-        a = back[::4, ::8, ::8].ravel() / back.max()
-        b = rvol[::4, ::8, ::8].ravel() / rvol.max()
-        corr = float(np.corrcoef(a, b)[0, 1])
-        print(
-            f"{'RTK CPU back projection':<34} wall {dt:7.2f} s   load {load:4.2f}   "
-            f"ours {tb.wall:.2f} s: RTK / ours = {dt / tb.wall:.1f}x   (correlation of the volumes {corr:.3f})",
-            flush=True,
+        report(
+            "  RTK CPU back projection (itk-rtk)",
+            dt,
+            dc,
+            os.getloadavg()[0],
+            extra=f"   RTK / ours = {dt / w_bp:.1f}x (volume correlation {_correlation(ours, rvol):.3f})",
         )
-        del rvol
-    del back, q
+        rvol = None
+    ours = buf = q = None
     gc.collect()
 
     pgeom = geom.binned(2)
     pgrid = preview_grid(grid)
     pproj = make_projector(pgeom, pgrid)
     fbp_from_raw(bin_projections(raw, 2), pgeom, pgrid, pproj)
-    with Timer() as t:
-        fbp_from_raw(bin_projections(raw, 2), pgeom, pgrid, pproj)
-    report(f"preview FBP {pgrid.shape}", t, TARGETS_S["preview"] if not args.quick else None)
-    del pproj
+    w, c, ld, _ = measure(lambda: fbp_from_raw(bin_projections(raw, 2), pgeom, pgrid, pproj), rep)
+    report(f"preview FBP {pgrid.shape}", w, c, ld, target=TARGETS_S["preview"] if full else None)
+    pproj = None
+    gc.collect()
+
+    if not args.no_command:
+        with tempfile.TemporaryDirectory(prefix="bench_recon_") as tmp:
+            dicom_section(raw, geom, vol, grid, Path(tmp), max(1, rep - 1))
+    vol = raw = None
     gc.collect()
 
     sgeom, sgrid = siemens_case(scale)
     sraw = raw_signal(sgeom, seed=1)
     sproj = make_projector(sgeom, sgrid)
     fbp_from_raw(sraw, sgeom, sgrid, sproj)
+    w, c, ld, _ = measure(lambda: fbp_from_raw(sraw, sgeom, sgrid, sproj), max(2, rep - 1))
+    report(
+        f"Siemens FBP {sgeom.n_views} x {sgeom.detector_shape}", w, c, ld, target=TARGETS_S["fbp25"] if full else None
+    )
+    sraw = sproj = None
     gc.collect()
-    with Timer() as t:
-        fbp_from_raw(sraw, sgeom, sgrid, sproj)
-    report(f"Siemens FBP 25 x {sgeom.detector_shape}", t, TARGETS_S["fbp25"] if not args.quick else None)
-    del sraw, sproj
-    gc.collect()
-    print(f"{'peak resident memory':<34} {_maxrss_gb():.2f} GB (process maximum, RTK included)", flush=True)
+    print(f"{'peak resident memory':<40} {_maxrss_gb():.2f} GB (this process, RTK included)", flush=True)
 
+    print("\nsummary (best wall s | target | cpu s | load)")
+    for label, wall, cpu, load, target in ROWS:
+        if target:
+            met = "ok " if wall <= target else "NO "
+            print(f"  {label.strip():<38} {wall:7.2f} | <= {target:4.1f} {met}| {cpu:7.2f} | {load:5.2f}")
     return 0
 
 
