@@ -12,6 +12,7 @@ come from a cache of reduced slices (:class:`~app.model.slab.ReducedSlices`).
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 from vtkmodules.util import numpy_support
@@ -21,11 +22,36 @@ from vtkmodules.vtkRenderingCore import vtkImageSlice, vtkImageSliceMapper
 from app.model.slab import ReducedSlices, slab_region, window_to_uint8
 from app.model.view_geometry import ViewGeometry
 
-__all__ = ["ImageSliceAdapter", "choose_step", "visible_pixels", "upload_region", "apply_camera"]
+__all__ = ["ImageSliceAdapter", "choose_step", "visible_pixels", "upload_region", "apply_camera", "start_warm_up"]
 
 MAX_STEP = 8
 MARGIN = 0.5  # fraction of the visible size added on each side of an uploaded region
 SLAB_CACHE_BYTES = 64 * 2**20  # reduced slices kept per viewport for slabs
+
+
+_warm_up_started = threading.Event()
+
+
+def _warm_up() -> None:
+    data = np.zeros((3, 8, 8), np.float32)
+    for step in (1, 2):
+        for mode in ("average", "mip"):
+            slab_region(data, 0, 2, mode=mode, step=step)
+            ReducedSlices(data, rows=(0, 8), cols=(0, 8), step=step, min_slices=3).slab(0, 2, mode=mode)
+    window_to_uint8(data[0], 0.5, 1.0)
+
+
+def start_warm_up() -> None:
+    """Load the numba kernels of the texture path in a background thread, once per process.
+
+    Loading them from numba's cache takes ~1 s of CPU the first time (numba's own start-up),
+    which would otherwise delay the first image of the first study. The first viewport starts
+    it, so it runs while the reader looks at the worklist; a render that needs a kernel
+    before it is ready simply waits for it.
+    """
+    if not _warm_up_started.is_set():
+        _warm_up_started.set()
+        threading.Thread(target=_warm_up, name="crescent-numba-warm-up", daemon=True).start()
 
 
 def choose_step(world_per_px: float, pixel_mm: float) -> int:
@@ -105,6 +131,7 @@ class ImageSliceAdapter:
     """
 
     def __init__(self, state, renderer):
+        start_warm_up()
         self.state = state
         self.renderer = renderer
         self.data = vtkImageData()

@@ -5,9 +5,18 @@ Run under Xvfb (``make bench`` does)::
     xvfb-run -a -s "-screen 0 1920x1200x24" .venv/bin/python tests/benchmarks/bench_viewer.py
 
 Slices are 2000 x 1500 pixels (0.1 mm), 40 per view. Targets (issue #5): p95 of slice change
-to rendered frame <= 16 ms; 4-view study open to first image <= 1.5 s. The reference, measured
-in the same process, is the naive path that uploads the whole full-resolution slice every
-frame (level of detail and region cropping off).
+to rendered frame <= 16 ms; 4-view study open to first image <= 1.5 s.
+
+Each line gives the wall-clock time from the wheel event to the end of the frame (p50, p95),
+the CPU time of this process per frame (main thread + llvmpipe + numba threads: what a frame
+costs on an idle machine, apart from the X server's share) and the 1-minute load average
+while it was measured: on a shared machine the wall times follow the load. Two references
+are measured in the same process and window:
+
+- the floor: a repaint of the same frame with nothing changed (no upload; the software
+  OpenGL render of the window with its texture and texts), which a slice change cannot beat;
+- the naive path: the whole full-resolution slice uploaded every frame (level of detail and
+  region cropping off).
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -26,6 +36,10 @@ def rss_mb() -> float:
     import psutil
 
     return psutil.Process().memory_info().rss / 2**20
+
+
+def load1() -> float:
+    return os.getloadavg()[0]
 
 
 def build_study(nz: int, ny: int, nx: int):
@@ -47,13 +61,21 @@ class FrameClock:
         self.t_end = time.perf_counter()
 
 
-def wait_frame(app, clock: FrameClock, before: int, timeout_s: float = 5.0) -> float:
+def clock(qvp) -> FrameClock:
+    """The frame clock of a viewport's render window (attached once: windows are reused)."""
+    view = qvp.vtk
+    if getattr(view, "_bench_clock", None) is None:
+        view._bench_clock = FrameClock(view.GetRenderWindow())
+    return view._bench_clock
+
+
+def wait_frame(app, c: FrameClock, before: int, timeout_s: float = 5.0) -> float:
     t_limit = time.perf_counter() + timeout_s
-    while clock.count == before:
+    while c.count == before:
         app.processEvents()
         if time.perf_counter() > t_limit:
             raise RuntimeError("no frame rendered")
-    return clock.t_end
+    return c.t_end
 
 
 def wheel(widget, steps: int) -> None:
@@ -73,50 +95,185 @@ def wheel(widget, steps: int) -> None:
     QtWidgets.QApplication.sendEvent(widget, ev)
 
 
-def time_scrolling(app, window, index: int, n: int, *, wait_for=None) -> np.ndarray:
-    """Wheel one notch at a time on viewport ``index``; ms from the event to the last frame needed."""
+class Timing:
+    """Wall ms per event, CPU ms per frame, load average, frames drawn by other viewports."""
+
+    def __init__(self, ms, cpu_ms, load, others):
+        self.ms, self.cpu_ms, self.load, self.others = np.asarray(ms), cpu_ms, load, others
+
+    @property
+    def p95(self) -> float:
+        return float(np.percentile(self.ms, 95))
+
+    def line(self, label: str, ref: Timing | None = None) -> str:
+        p50 = np.percentile(self.ms, 50)
+        out = (
+            f"{label:<44s} p50 {p50:6.1f}  p95 {self.p95:6.1f} ms  cpu {self.cpu_ms:5.1f} ms/frame  "
+            f"load {self.load:4.1f}  n={self.ms.size}"
+        )
+        if self.others:
+            out += f"  (+{self.others} frames in other viewports)"
+        if ref is not None:
+            out += f"  p95/ref {self.p95 / ref.p95:.2f}"
+        return out
+
+
+def time_events(app, window, index: int, n: int, act, *, wait_for=None) -> Timing:
+    """Call ``act(qvp, i)`` n times on viewport ``index``; ms from the call to the last frame needed."""
     qvp = window.viewports[index]
     targets = wait_for if wait_for is not None else [index]
-    clocks = [window.viewports[i].vtk._bench_clock for i in targets]
+    clocks = [clock(window.viewports[i]) for i in targets]
+    all_clocks = [clock(q) for q in window.viewports]
+    total0 = sum(c.count for c in all_clocks)
     times = []
-    direction = 1
-    for _ in range(n):
-        state = qvp.state
-        if state.slice_index + direction >= state.n_slices or state.slice_index + direction < 0:
-            direction = -direction
+    loads = [load1()]
+    c0 = time.process_time()
+    for i in range(n):
         befores = [c.count for c in clocks]
         t0 = time.perf_counter()
-        wheel(qvp.vtk, direction)
+        act(qvp, i)
         t_end = max(wait_frame(app, c, b) for c, b in zip(clocks, befores, strict=True))
         times.append((t_end - t0) * 1000)
-    return np.asarray(times)
+    cpu = (time.process_time() - c0) * 1000 / n
+    loads.append(load1())
+    others = sum(c.count for c in all_clocks) - total0 - n * len(targets)
+    return Timing(times, cpu, float(np.mean(loads)), others)
 
 
-def attach_clocks(window) -> None:
-    for qvp in window.viewports:
-        qvp.vtk._bench_clock = FrameClock(qvp.vtk.GetRenderWindow())
+def scroll(qvp, i) -> None:
+    state = qvp.state
+    direction = getattr(qvp, "_bench_direction", 1)
+    if not 0 <= state.slice_index + direction < state.n_slices:
+        direction = -direction
+    qvp._bench_direction = direction
+    wheel(qvp.vtk, direction)
+
+
+def repaint(qvp, i) -> None:
+    qvp.vtk.update()
+
+
+def drag_window(qvp, i) -> None:
+    qvp.state.drag_window(3.0 if i % 2 else -3.0, 2.0 if i % 2 else -2.0)
+
+
+def time_scrolling(app, window, index: int, n: int, *, wait_for=None) -> Timing:
+    return time_events(app, window, index, n, scroll, wait_for=wait_for)
 
 
 def open_study(app, window, study, protocol="4view") -> float:
     """Seconds from open to every viewport of the stage having rendered its image."""
+    befores = {id(q.vtk): clock(q).count for q in window.viewports}
     t0 = time.perf_counter()
     window.open_study(study, protocol_id=protocol)
-    attach_clocks(window)
-    clocks = [q.vtk._bench_clock for q in window.viewports]
+    clocks = [(clock(q), befores.get(id(q.vtk), 0)) for q in window.viewports]
     t_limit = t0 + 30
-    while any(c.count == 0 for c in clocks):
+    while any(c.count == b for c, b in clocks):
         app.processEvents()
         if time.perf_counter() > t_limit:
             raise RuntimeError("viewports never rendered")
-    return max(c.t_end for c in clocks) - t0
+    return max(c.t_end for c, _ in clocks) - t0
 
 
-def stats(label: str, ms: np.ndarray, ref: np.ndarray | None = None) -> str:
-    p50, p95 = np.percentile(ms, 50), np.percentile(ms, 95)
-    line = f"{label:<48s} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  (n={ms.size})"
-    if ref is not None:
-        line += f"  p95 ratio to reference {p95 / np.percentile(ref, 95):.2f}"
-    return line
+def _median_ms(fn, n: int) -> tuple[float, float]:
+    """(median wall ms, median CPU ms) of ``fn(i)`` over ``n`` calls."""
+    wall, cpu = [], []
+    for i in range(n):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn(i)
+        cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - t0)
+    return float(np.median(wall)) * 1000, float(np.median(cpu)) * 1000
+
+
+def stage_costs(image, width: int, height: int, n: int = 30) -> list[str]:
+    """What each stage of a slice change costs, measured alone: the floor analysis."""
+    import vtkmodules.vtkRenderingOpenGL2  # noqa: F401
+    from vtkmodules.util import numpy_support
+    from vtkmodules.vtkCommonDataModel import vtkImageData
+    from vtkmodules.vtkRenderingCore import vtkImageSlice, vtkImageSliceMapper, vtkRenderer, vtkRenderWindow
+
+    from app.model.slab import ReducedSlices, slab_region, window_to_uint8
+    from app.render.image_slice import choose_step
+
+    data = image.data
+    nz, ny, nx = data.shape
+    wpp = max(ny * image.pixel_mm[0] / height, nx * image.pixel_mm[1] / width)
+    step = choose_step(wpp, image.pixel_mm[1])
+    h, w = ny // step, nx // step
+    out = [f"stages of one slice change, {width} x {height} px viewport, fit: box {step} -> {w} x {h} texels"]
+
+    def line(label, cost):
+        out.append(f"  {label:<58s} {cost[0]:6.2f} ms wall  {cost[1]:6.2f} ms CPU")
+
+    out.append(
+        f"  bytes per frame: uint8 texture {h * w / 2**20:.2f} MiB; float32 texture {4 * h * w / 2**20:.2f} MiB; "
+        f"full-resolution float32 slice {4 * ny * nx / 2**20:.1f} MiB (+ VTK's RGBA copy {4 * ny * nx / 2**20:.1f} MiB)"
+    )
+    vals = slab_region(data, 0, 0, step=step)
+    line(
+        f"box-reduce one slice ({ny} x {nx} -> {h} x {w}, numba)",
+        _median_ms(lambda i: slab_region(data, i % nz, i % nz, step=step), n),
+    )
+    tex = np.empty_like(vals, dtype=np.uint8)
+    line("window/level into uint8 (numba)", _median_ms(lambda i: window_to_uint8(vals, 0.5, 1.0, out=tex), n))
+    k = min(10, nz)
+    line(
+        f"{k}-slice average slab, full recompute (slab_region)",
+        _median_ms(lambda i: slab_region(data, 0, k - 1, step=step), max(5, n // 3)),
+    )
+    if step > 1:  # at full resolution the viewer reads slabs straight from the stack
+        cache = ReducedSlices(data, rows=(0, h * step), cols=(0, w * step), step=step, min_slices=k)
+        cache.slab(0, k - 1)
+        line(
+            f"{k}-slice average slab, scrolling by one (reduced-slice cache)",
+            _median_ms(lambda i: cache.slab(i % (nz - k + 1), i % (nz - k + 1) + k - 1), n),
+        )
+        line(
+            f"{k}-slice MIP slab, scrolling by one (reduced-slice cache)",
+            _median_ms(lambda i: cache.slab(i % (nz - k + 1), i % (nz - k + 1) + k - 1, mode="mip"), n),
+        )
+
+    rw = vtkRenderWindow()
+    rw.SetSize(width, height)
+    rw.SetMultiSamples(0)
+    ren = vtkRenderer()
+    rw.AddRenderer(ren)
+    rw.Render()
+    line("software OpenGL: empty frame of the window (clear + swap)", _median_ms(lambda i: rw.Render(), n))
+    img = vtkImageData()
+    mapper = vtkImageSliceMapper()
+    mapper.SetInputData(img)
+    actor = vtkImageSlice()
+    actor.SetMapper(mapper)
+    actor.GetProperty().SetInterpolationTypeToLinear()
+    ren.AddViewProp(actor)
+
+    def show(arr, window, level):
+        img.SetDimensions(arr.shape[1], arr.shape[0], 1)
+        img.SetSpacing(wpp, wpp, 1.0)
+        img.GetPointData().SetScalars(numpy_support.numpy_to_vtk(arr.reshape(-1), deep=0))
+        img.Modified()
+        actor.GetProperty().SetColorWindow(window)
+        actor.GetProperty().SetColorLevel(level)
+
+    vals = np.ascontiguousarray(vals)
+    show(tex, 255.0, 127.5)
+    ren.ResetCamera()
+    rw.Render()
+    line("  + the image quad, nothing uploaded", _median_ms(lambda i: rw.Render(), n))
+    line("  + upload of the uint8 texture (VTK pass-through)", _median_ms(lambda i: (img.Modified(), rw.Render()), n))
+    show(vals, 1.0, 0.5)
+    rw.Render()
+    line(
+        "  + upload of a float32 texture (VTK maps W/L to RGBA)", _median_ms(lambda i: (img.Modified(), rw.Render()), n)
+    )
+    full = np.ascontiguousarray(data[0])
+    show(full, 1.0, 0.5)
+    rw.Render()
+    line("  + upload of the full-resolution float32 slice", _median_ms(lambda i: (img.Modified(), rw.Render()), n))
+    rw.Finalize()
+    return out
 
 
 def main(argv=None) -> int:
@@ -125,7 +282,12 @@ def main(argv=None) -> int:
     ap.add_argument("--rows", type=int, default=2000)
     ap.add_argument("--cols", type=int, default=1500)
     ap.add_argument("-n", type=int, default=60, help="slice changes per measurement")
+    ap.add_argument("--repeat", type=int, default=3, help="repetitions of the main 4-view measurement")
     args = ap.parse_args(argv)
+
+    store = tempfile.mkdtemp(prefix="crescent-bench-")  # never the user's store (viewer state is saved)
+    os.environ["CRESCENT_HOME"] = store
+    print(f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} cores")
 
     from app.qt.application import ensure_application
     from app.qt.main_window import QtMainWindow
@@ -142,36 +304,33 @@ def main(argv=None) -> int:
         f"{study.nbytes / 2**20:.0f} MiB of pixels (built in {t_build:.1f} s)"
     )
 
-    window = QtMainWindow()
+    window = QtMainWindow(store_dir=store)
     window.resize(1800, 1100)
     window.worklist_dock.hide()
     window.show()
     for _ in range(20):
         app.processEvents()
     m2 = rss_mb()
-    # compile the slab kernels before timing (numba cache makes this quick after the first run)
-    from app.model.slab import slab_region
 
-    slab_region(study.images[0].data, 0, 1, mode="mip", step=2)
-    slab_region(study.images[0].data, 0, 1, mode="average", step=2)
-
-    t_open = open_study(app, window, study)
+    # first open of the process: the empty viewports' windows exist, the kernels may still be loading
+    opens = [open_study(app, window, study)]
     m3 = rss_mb()
+    for _ in range(3):
+        opens.append(open_study(app, window, study))
     size = window.viewports[0].vtk.size()
+    size4 = (size.width(), size.height())
     print(
-        f"open 4-view study to first image: {t_open:.3f} s (target <= 1.5 s); "
-        f"viewport {size.width()} x {size.height()} px"
-    )
-    print(
-        f"memory: study pixels {study.nbytes / 2**20:.0f} MiB; process RSS +{m1 - m0:.0f} MiB building, "
-        f"+{m3 - m2:.0f} MiB opening in the viewer (textures, caches)"
+        f"open 4-view study to first image (target <= 1.5 s): first {opens[0]:.3f} s, "
+        f"again {' '.join(f'{t:.3f}' for t in opens[1:])} s; viewport {size.width()} x {size.height()} px; "
+        f"load {load1():.1f}"
     )
 
     results = []
     window.session.link_scrolling = False
     for _ in range(5):  # warm-up
         time_scrolling(app, window, 0, 3)
-    ours = time_scrolling(app, window, 0, args.n)
+    floor = time_events(app, window, 0, args.n, repaint)
+    runs = [time_scrolling(app, window, 0, args.n) for _ in range(max(1, args.repeat))]
     # reference: whole full-resolution slice uploaded every frame
     saved_step, saved_margin = image_slice.MAX_STEP, image_slice.MARGIN
     image_slice.MAX_STEP = 1
@@ -181,36 +340,49 @@ def main(argv=None) -> int:
     ref = time_scrolling(app, window, 0, args.n)
     image_slice.MAX_STEP, image_slice.MARGIN = saved_step, saved_margin
     window.session.viewports[0].zoom = 1.0
-    results.append(stats("4-view, fit, one slice (target p95 <= 16 ms)", ours, ref))
-    results.append(stats("  reference: full-resolution upload per frame", ref))
+    time_scrolling(app, window, 0, 3)
+    results.append(floor.line("floor: repaint, nothing changed"))
+    for k, run in enumerate(runs):
+        results.append(run.line(f"4-view, fit, one slice, run {k + 1} (target p95<=16)", floor))
+    results.append(ref.line("  reference: full-resolution upload per frame", floor))
 
     window.session.link_scrolling = True
-    results.append(
-        stats("4-view, linked R CC + R MLO (both frames)", time_scrolling(app, window, 0, args.n, wait_for=[0, 2]))
-    )
+    results.append(time_scrolling(app, window, 0, args.n, wait_for=[0, 2]).line("4-view, linked R CC + R MLO (both)"))
     window.session.link_scrolling = False
+    results.append(time_events(app, window, 0, args.n, drag_window).line("4-view, window/level drag"))
 
     vp = window.session.viewports[0]
     vp.update(slab_mm=10, slab_mode="average")
     time_scrolling(app, window, 0, 3)
-    results.append(stats("4-view, fit, 10 mm average slab", time_scrolling(app, window, 0, args.n)))
+    results.append(time_scrolling(app, window, 0, args.n).line("4-view, fit, 10 mm average slab"))
     vp.slab_mode = "mip"
     time_scrolling(app, window, 0, 3)
-    results.append(stats("4-view, fit, 10 mm MIP slab", time_scrolling(app, window, 0, args.n)))
+    results.append(time_scrolling(app, window, 0, args.n).line("4-view, fit, 10 mm MIP slab"))
+    m4 = rss_mb()
     vp.slab_mm = 0
 
     t_open1 = open_study(app, window, study, protocol="single")
     vp = window.session.viewports[0]
     size = window.viewports[0].vtk.size()
+    floor1 = time_events(app, window, 0, args.n // 2, repaint)
     time_scrolling(app, window, 0, 3)
-    results.append(stats(f"1-up {size.width()}x{size.height()}, fit", time_scrolling(app, window, 0, args.n)))
+    results.append(floor1.line(f"1-up {size.width()}x{size.height()}: floor (repaint)"))
+    results.append(time_scrolling(app, window, 0, args.n).line(f"1-up {size.width()}x{size.height()}, fit", floor1))
     vp.set_scale_mode("pixel")
     time_scrolling(app, window, 0, 3)
-    results.append(stats(f"1-up {size.width()}x{size.height()}, 1:1 pixels", time_scrolling(app, window, 0, args.n)))
-    print(f"open single view: {t_open1:.3f} s")
+    results.append(time_scrolling(app, window, 0, args.n).line(f"1-up {size.width()}x{size.height()}, 1:1", floor1))
+    print(f"open single view (new layout: a new render window): {t_open1:.3f} s")
+
+    print(
+        f"memory: study pixels {study.nbytes / 2**20:.0f} MiB; process RSS +{m1 - m0:.0f} MiB building, "
+        f"+{m3 - m2:.0f} MiB opening in the viewer, +{m4 - m2:.0f} MiB after slabs (reduced-slice caches)"
+    )
     for line in results:
         print(line)
     window.close()
+    for line in stage_costs(study.images[0], *size4) + stage_costs(study.images[0], size.width(), size.height()):
+        print(line)
+    print(f"load average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return 0
 
 
