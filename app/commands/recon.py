@@ -161,6 +161,18 @@ def breast_extent_mm(projections, geometry, *, margin_mm: float = 5.0) -> tuple[
     return min(x_max, size_u), min(2 * y_half, size_v)
 
 
+def display_window(data, *, step: int = 4) -> tuple[float, float]:
+    """(centre, width) spanning the 1st-99th percentile of the volume, from every ``step``-th row and column.
+
+    The same window the BTO writer would choose, at a sixteenth of the cost of a percentile
+    over every voxel (seconds for a clinical volume).
+    """
+    import numpy as np
+
+    lo, hi = np.percentile(data[:, ::step, ::step], [1.0, 99.0])
+    return (float(lo) + float(hi)) / 2.0, max(float(hi) - float(lo), 1e-6)
+
+
 def _write_npz(volume, path: Path) -> None:
     import numpy as np
 
@@ -241,6 +253,7 @@ def run(args) -> int:
             out,
             study=study,
             projections=pset,
+            window=display_window(volume.data),
             algorithm=args.method.upper(),
             algorithm_description=f"Crescent {args.method}" + (" preview" if args.preview else ""),
             parameters={"slice_mm": volume.grid.voxel_mm[0], "pixel_mm": volume.grid.voxel_mm[2], **options},
