@@ -107,7 +107,7 @@ def test_bad_inputs_are_one_line_errors(tmp_path, acquisition, capsys):
 def test_display_window_from_a_subsample_matches_the_full_percentiles():
     from app.commands.recon import display_window
 
-    vol = np.random.default_rng(2).gamma(2.0, 0.01, (12, 64, 48)).astype(np.float32)
+    vol = np.random.default_rng(2).gamma(2.0, 0.01, (16, 256, 192)).astype(np.float32)
     lo, hi = np.percentile(vol, [1.0, 99.0])
     centre, width = display_window(vol)
     assert centre == pytest.approx((lo + hi) / 2, rel=0.05)
