@@ -8,7 +8,6 @@ direct-exposure region beside the breast).
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
@@ -129,15 +128,17 @@ def line_integrals(
         i0_a = np.broadcast_to(np.asarray(i0_v, dtype=np.float64).reshape(-1), (n,)).copy()
     data = signal if signal.flags.c_contiguous else np.ascontiguousarray(signal)
     out = np.empty(signal.shape, dtype=np.float32)
-    clipped = _log_kernel(data, dark_a, gain_a / i0_a, float(min_signal), out).reshape(n, -1).sum(axis=1)
+    clipped = _normalise_kernel(data, dark_a, gain_a / i0_a, float(min_signal), out).reshape(n, -1).sum(axis=1)
     if clipped.any():
         _warn_clipped(int(clipped.sum()), np.nonzero(clipped)[0], min_signal)
+    np.log(out, out=out)  # NumPy's vectorised log: half the CPU time of a scalar log in the kernel
+    np.negative(out, out=out)
     return out
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _log_kernel(signal, dark, scale, min_signal, out):
-    """out = -log(max'((signal - dark[p]) * scale[p])), values <= 0 set to min_signal; clipped count per row."""
+def _normalise_kernel(signal, dark, scale, min_signal, out):
+    """out = (signal - dark[p]) * scale[p], values <= 0 set to min_signal; clipped count per row."""
     n, nv, nu = signal.shape
     count = np.zeros(n * nv, dtype=np.int64)
     lo = np.float32(min_signal)
@@ -153,7 +154,7 @@ def _log_kernel(signal, dark, scale, min_signal, out):
             v = (np.float32(row[c]) - d) * s
             bad = v <= np.float32(0.0)
             cnt += bad
-            o[c] = -math.log(lo if bad else v)
+            o[c] = lo if bad else v
         count[pr] = cnt
     return count
 
