@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DEMO_VIEWS", "DemoResult", "make_demo"]
+__all__ = ["DEMO_VIEWS", "DemoResult", "make_demo", "run_demo_cad"]
 
 MARKER = "crescent-demo.json"
 
@@ -181,3 +181,45 @@ def _previous(out: Path, size: str, seed: int) -> DemoResult | None:
     if sorted(files) != sorted(DEMO_VIEWS) or not all(p.is_file() for f in files.values() for p in f.values()):
         return None
     return DemoResult(info["study_uid"], out, files)
+
+
+def run_demo_cad(result: DemoResult, store, *, models="default", progress=None) -> dict:
+    """Run CAD on each demo volume not yet analysed and keep the SR in the store.
+
+    Returns ``{view: case score}``. Uses the shipped models (the classical detector when
+    none are shipped); results are recorded like the workstation's (``kind="cad"`` with the
+    case score), so the worklist's CAD column and the marks show them.
+    """
+    from app.dicom import read_volume
+    from app.dicom.cad_sr import write_cad_sr
+    from app.dicom.writers.common import SOFTWARE_VERSION
+    from cad.detect import detect
+
+    done = {d.parameters.get("source") for d in store.derived(study_uid=result.study_uid, kind="cad")}
+    scores = {}
+    for i, (view, files) in enumerate(sorted(result.files.items())):
+        volume = read_volume(files["volume"])
+        sop_uid = str(volume.metadata.get("sop_instance_uid"))
+        if sop_uid in done:
+            continue
+        if progress:
+            progress(i, len(result.files), f"{view}: CAD")
+        res = detect(volume, models=models)
+        path = store.derived_path(result.study_uid, f"cad-{view}.dcm")
+        written = write_cad_sr(res, path, image=files["volume"])
+        store.add_derived(
+            "cad",
+            written.path,
+            study_uid=result.study_uid,
+            sources=[sop_uid],
+            description=f"CAD: {len(res.findings)} findings, case score {res.case_score:.0f}",
+            software=SOFTWARE_VERSION,
+            parameters={
+                "case_score": round(float(res.case_score), 3),
+                "models": list(res.models),
+                "findings": len(res.findings),
+                "source": sop_uid,
+            },
+        )
+        scores[view] = float(res.case_score)
+    return scores

@@ -6,9 +6,10 @@ NAME = "demo"
 HELP = "write a synthetic 4-view DBT screening exam, import it into the store and open it"
 DESCRIPTION = (
     "Writes a complete synthetic screening exam (RCC, LCC, RMLO, LMLO: projections, reconstructed "
-    "volumes and synthetic 2D, findings in the left breast) into DIR, imports it into the store, and "
-    "opens it in the workstation. --no-gui stops after the import; --screenshot renders the 4-view "
-    "hanging in a real window, saves it and exits."
+    "volumes and synthetic 2D, findings in the left breast) into DIR, imports it into the store, runs "
+    "CAD on the volumes (results kept in the store) and opens it in the workstation. --no-gui stops "
+    "after the import and CAD; --screenshot renders the 4-view hanging in a real window, saves it "
+    "and exits."
 )
 
 
@@ -18,12 +19,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--screenshot", metavar="OUT.png", help="save a picture of the 4-view hanging and exit")
     parser.add_argument("--small", action="store_true", help="a tiny exam (for tests)")
     parser.add_argument("--seed", type=int, default=2026, metavar="N")
+    parser.add_argument("--no-cad", action="store_true", help="do not run CAD on the volumes")
 
 
 def run(args) -> int:
     from pathlib import Path
 
-    from app.demo import make_demo
+    from app.demo import make_demo, run_demo_cad
     from app.errors import InputError
     from app.progress import TerminalProgress
     from app.store import Store
@@ -38,6 +40,10 @@ def run(args) -> int:
     with Store.open(getattr(args, "store", None)) as store:
         summary = import_paths(store, [out])
         store_root = store.root
+        if not args.no_cad:
+            scores = run_demo_cad(result, store, progress=TerminalProgress("demo CAD"))
+            for view, score in scores.items():
+                print(f"CAD {view}: case score {score:.0f}")
     print(
         f"demo study {result.study_uid}: {len(result.files)} views written to {out}, "
         f"imported into {store_root} ({summary.added} files added, {summary.duplicates} already there)"

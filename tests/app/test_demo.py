@@ -19,7 +19,10 @@ def test_demo_writes_imports_and_reuses(tmp_path, capsys):
         studies = s.studies()
         assert [st.study_uid for st in studies] == [marker["study_uid"]]
         assert sorted(studies[0].views) == ["LCC", "LMLO", "RCC", "RMLO"]
-        assert s.counts()["instances"] == 12
+        # 12 images + 4 CAD SRs (one per volume), each recorded with its case score
+        cad = s.derived(study_uid=marker["study_uid"], kind="cad")
+        assert len(cad) == 4 and all("case_score" in d.parameters for d in cad)
+        assert s.counts()["instances"] == 16
     # the left breast has the findings, the right does not
     left = json.loads((out / "truth_LCC.json").read_text())
     right = json.loads((out / "truth_RCC.json").read_text())
@@ -33,4 +36,5 @@ def test_demo_writes_imports_and_reuses(tmp_path, capsys):
     # a second run reuses the folder and imports nothing new
     capsys.readouterr()
     assert main(["--store", str(store), "demo", "-o", str(out), "--small", "--no-gui"]) == 0
-    assert "0 files added, 12 already there" in capsys.readouterr().out
+    second = capsys.readouterr().out
+    assert "0 files added" in second and "CAD" not in second  # nothing recomputed
