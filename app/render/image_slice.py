@@ -26,7 +26,7 @@ __all__ = ["ImageSliceAdapter", "choose_step", "visible_pixels", "upload_region"
 
 MAX_STEP = 8
 MARGIN = 0.5  # fraction of the visible size added on each side of an uploaded region
-SLAB_CACHE_BYTES = 64 * 2**20  # reduced slices kept per viewport for slabs
+SLAB_CACHE_BYTES = 32 * 2**20  # reduced slices kept per viewport for slabs (24 at a 4-view fit)
 
 
 _warm_up_started = threading.Event()
