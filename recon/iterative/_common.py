@@ -1,21 +1,19 @@
-"""Shared plumbing of the iterative methods: input checks, option validation, view subsets and
-the SART-type normalisations (per-ray A·1 and per-voxel Aᵀ·1)."""
+"""Shared plumbing of the iterative methods: input checks, option validation, view subsets, and
+the set-up of a run (projector, memory plan, slab back projection, normalisations)."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
 
 from recon.errors import check_cancel
 from recon.geometry import Geometry
+from recon.iterative import _memory
+from recon.iterative._normalise import Normalisation
+from recon.iterative._slabs import SlabBack, can_split
 from recon.types import VolumeGrid
-
-# Above this many bytes of per-subset sensitivity volumes, they are recomputed on the fly
-# (one extra backprojection of a subset per update, about +50 % time per iteration) instead
-# of being kept, so a large volume needs only a few volume-size arrays at a time.
-SENSITIVITY_MEMORY_BYTES = 1024**3
 
 
 # --------------------------------------------------------------------------------------
@@ -79,17 +77,24 @@ def cancel_option(method: str, cancel):
     return cancel
 
 
-def initial_volume(method: str, x0, grid: VolumeGrid, fill: float) -> np.ndarray:
-    """A fresh float32 working volume: a copy of ``x0`` or filled with ``fill``."""
+def check_x0(method: str, x0, grid: VolumeGrid):
+    """Check a starting volume (None allowed); return it unchanged."""
     if x0 is None:
-        return np.full(grid.shape, fill, dtype=np.float32)
+        return None
     if not isinstance(x0, np.ndarray):
         raise TypeError(f"{method}: x0 must be a numpy array, got {type(x0).__name__}")
     if x0.shape != grid.shape:
         raise ValueError(f"{method}: x0 has shape {x0.shape}, the grid is {grid.shape}")
     if not np.all(np.isfinite(x0)):
         raise ValueError(f"{method}: x0 contains non-finite values")
-    return np.array(x0, dtype=np.float32, copy=True)
+    return x0
+
+
+def memory_option(method: str, memory_bytes) -> int:
+    """The memory budget in bytes (default :data:`recon.iterative._memory.MEMORY_BUDGET_BYTES`)."""
+    if memory_bytes is None:
+        return _memory.MEMORY_BUDGET_BYTES
+    return int_option(method, "memory_bytes", memory_bytes)
 
 
 def get_projector(method: str, projector, geometry: Geometry, grid: VolumeGrid):
@@ -154,107 +159,69 @@ def make_subsets(n_views: int, n_subsets: int) -> list[np.ndarray]:
 
 
 # --------------------------------------------------------------------------------------
-# normalisations
+# set-up of a run
 # --------------------------------------------------------------------------------------
-class Normalisation:
-    """Precomputed SART-type normalisations for a projector and a list of view subsets.
+@dataclass
+class Run:
+    """What a method works with: the volume, the projector, the subsets, the plan, the normalisations."""
 
-    * ``ray_weight`` (views, nv, nu): 1 / (A·1) for rays whose intersection length with the grid
-      exceeds ``ray_min_mm``, 0 for the others (gated out of every update).
-    * per subset, the voxel sensitivity Aₛᵀ·m (m = the mask of valid rays) and its reciprocal
-      (0 where a voxel is seen by no valid ray). Kept in memory when they fit in
-      :data:`SENSITIVITY_MEMORY_BYTES`, otherwise recomputed when needed.
+    x: np.ndarray
+    projector: object
+    subsets: list
+    plan: _memory.MemoryPlan
+    norm: Normalisation
+    workspace: np.ndarray
 
-    Parameters
-    ----------
-    projector
-        The projector pair.
-    subsets : list of int arrays
-        View subsets.
-    ray_min_mm : float
-        Rays with A·1 <= this length (mm) are ignored.
-    progress, cancel
-        Passed through while precomputing.
+
+def start_run(
+    method: str,
+    geometry: Geometry,
+    grid: VolumeGrid,
+    *,
+    projector,
+    subsets: int,
+    ray_min_mm: float,
+    x0,
+    fill: float,
+    memory_bytes: int,
+    cancel,
+    tv_iterations: int | None = None,
+    tv_components: int = 3,
+) -> Run:
+    """Projector, view subsets, memory plan, slab back projection, normalisations and the start volume.
+
+    ``x0`` (checked with :func:`check_x0`) is copied into the working volume, else it is filled
+    with ``fill``. The working volume is first used to compute A·1 (no extra volume).
     """
-
-    def __init__(self, projector, subsets, *, ray_min_mm: float, cancel=None):
-        grid = projector.grid
-        self.projector = projector
-        self.subsets = subsets
-        ones = np.ones(grid.shape, dtype=np.float32)
-        a1 = projector.forward(ones)
-        del ones
-        check_cancel(cancel)
-        valid = a1 > np.float32(ray_min_mm)
-        if not valid.any():
-            raise ValueError(
-                f"no ray crosses at least {ray_min_mm:g} mm of the grid: the grid does not lie in the beam"
-            )
-        # reuse a1's memory for the weights
-        np.divide(np.float32(1.0), a1, out=a1, where=valid)
-        a1[~valid] = 0.0
-        self.ray_weight = a1
-        self.ray_valid = valid
-        nbytes = len(subsets) * grid.n_voxels * 4
-        self._store = nbytes <= SENSITIVITY_MEMORY_BYTES
-        self._inv_sens: list[np.ndarray | None] = [None] * len(subsets)
-        if self._store:
-            for s in range(len(subsets)):
-                check_cancel(cancel)
-                self._inv_sens[s] = self._compute(s)
-
-    def _compute(self, s: int) -> np.ndarray:
-        views = self.subsets[s]
-        sens = self.projector.back(self.ray_valid[views].astype(np.float32), views=views)
-        tiny = np.float32(1e-6) * np.float32(max(float(sens.max()), 1e-30))
-        seen = sens > tiny
-        np.divide(np.float32(1.0), sens, out=sens, where=seen)
-        sens[~seen] = 0.0
-        return sens
-
-    def inv_sensitivity(self, s: int) -> np.ndarray:
-        """1 / (Aₛᵀ·m) for subset ``s`` (0 where unseen)."""
-        if self._store:
-            return self._inv_sens[s]
-        return self._compute(s)
-
-
-# no fastmath: the bounds may be +-inf
-@njit(cache=True, parallel=True)
-def _additive_update(x, upd, inv_sens, lam, lo, hi):  # pragma: no cover - numba
-    xf = x.reshape(-1)
-    uf = upd.reshape(-1)
-    sf = inv_sens.reshape(-1)
-    n = xf.size
-    block = 65536
-    for b in prange((n + block - 1) // block):
-        for i in range(b * block, min(n, (b + 1) * block)):
-            v = xf[i] + lam * uf[i] * sf[i]
-            xf[i] = min(max(v, lo), hi)
-
-
-@njit(cache=True, parallel=True, fastmath=True)
-def _multiplicative_update(x, upd, inv_sens):  # pragma: no cover - numba
-    xf = x.reshape(-1)
-    uf = upd.reshape(-1)
-    sf = inv_sens.reshape(-1)
-    n = xf.size
-    block = 65536
-    for b in prange((n + block - 1) // block):
-        for i in range(b * block, min(n, (b + 1) * block)):
-            xf[i] = xf[i] * uf[i] * sf[i]
-
-
-def additive_update(x, upd, inv_sens, relaxation, lower, upper) -> None:
-    """In place, in one pass: ``x = clamp(x + relaxation * upd * inv_sens, lower, upper)``."""
-    lo = np.float32(-np.inf if lower is None else lower)
-    hi = np.float32(np.inf if upper is None else upper)
-    _additive_update(x, upd, inv_sens, np.float32(relaxation), lo, hi)
-
-
-def multiplicative_update(x, upd, inv_sens) -> None:
-    """In place, in one pass: ``x = x * upd * inv_sens``."""
-    _multiplicative_update(x, upd, inv_sens)
+    proj = get_projector(method, projector, geometry, grid)
+    sets = make_subsets(geometry.n_views, subsets)
+    plan = _memory.plan_memory(
+        grid_shape=grid.shape,
+        detector_shape=geometry.detector_shape,
+        n_views=geometry.n_views,
+        subset_sizes=[len(v) for v in sets],
+        budget_bytes=memory_bytes,
+        tv_iterations=tv_iterations,
+        tv_components=tv_components,
+        can_split=can_split(proj),
+    )
+    check_cancel(cancel)
+    workspace = np.empty(plan.workspace_floats, np.float32)
+    slabs = SlabBack(
+        proj,
+        geometry,
+        grid,
+        slices=plan.back_slices,
+        buffers=2 if plan.sensitivity == "recompute" else 1,
+        workspace=workspace,
+    )
+    x = np.empty(grid.shape, np.float32)
+    norm = Normalisation(proj, slabs, sets, ray_min_mm=ray_min_mm, sensitivity=plan.sensitivity, work=x, cancel=cancel)
+    if x0 is None:
+        x.fill(fill)
+    else:
+        np.copyto(x, x0, casting="unsafe")
+    return Run(x=x, projector=proj, subsets=sets, plan=plan, norm=norm, workspace=workspace)
 
 
 def clamp(x: np.ndarray, lower: float | None, upper: float | None) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 
 from recon.errors import check_cancel
 from recon.iterative import _common as C
+from recon.iterative._normalise import em_ratio, update_subset
 
 __all__ = ["mlem", "osem"]
 
@@ -25,7 +26,19 @@ _TINY = np.float32(1e-12)
 
 
 def _em(
-    method, projections, geometry, grid, *, projector, iterations, subsets, ray_min_mm, x0, progress, cancel
+    method,
+    projections,
+    geometry,
+    grid,
+    *,
+    projector,
+    iterations,
+    subsets,
+    ray_min_mm,
+    x0,
+    progress,
+    cancel,
+    memory_bytes=None,
 ) -> np.ndarray:
     y = C.check_inputs(method, projections, geometry, grid)
     iterations = C.int_option(method, "iterations", iterations)
@@ -39,27 +52,33 @@ def _em(
     )
     progress = C.callable_option(method, "progress", progress)
     cancel = C.cancel_option(method, cancel)
-    x = C.initial_volume(method, x0, grid, 1.0)
-    if x0 is not None and np.any(x < 0):
+    x0 = C.check_x0(method, x0, grid)
+    if x0 is not None and np.any(x0 < 0):
         raise ValueError(f"{method}: x0 must be non-negative")
-    proj = C.get_projector(method, projector, geometry, grid)
-    sets = C.make_subsets(geometry.n_views, subsets)
+    budget = C.memory_option(method, memory_bytes)
     check_cancel(cancel)
-    norm = C.Normalisation(proj, sets, ray_min_mm=ray_min, cancel=cancel)
+    run = C.start_run(
+        method,
+        geometry,
+        grid,
+        projector=projector,
+        subsets=subsets,
+        ray_min_mm=ray_min,
+        x0=x0,
+        fill=1.0,
+        memory_bytes=budget,
+        cancel=cancel,
+    )
+    x, proj, sets, norm = run.x, run.projector, run.subsets, run.norm
     total = iterations * len(sets)
     done = 0
     for it in range(iterations):
         for s, views in enumerate(sets):
             check_cancel(cancel)
-            ax = proj.forward(x, views=views)
-            valid = norm.ray_valid[views] & (ax > _TINY)
-            ratio = np.zeros_like(ax)
-            np.divide(np.maximum(y[views], 0.0), ax, out=ratio, where=valid)
-            del ax, valid
-            upd = proj.back(ratio, views=views)
-            del ratio
-            C.multiplicative_update(x, upd, norm.inv_sensitivity(s))
-            del upd
+            r = proj.forward(x, views=views)
+            em_ratio(y, r, norm.ray_weight, views, _TINY)
+            update_subset(x, r, s, norm)
+            del r
             done += 1
             C.report(progress, done, total, f"{method}: iteration {it + 1}/{iterations}, subset {s + 1}/{len(sets)}")
     return x
@@ -76,6 +95,7 @@ def mlem(
     progress=None,
     cancel=None,
     x0=None,
+    memory_bytes: int | None = None,
 ) -> np.ndarray:
     """MLEM: the EM update with all views at once, from a volume of ones.
 
@@ -98,6 +118,8 @@ def mlem(
         Checked before every update; raises :class:`recon.errors.Cancelled`.
     x0 : array (nz, ny, nx), optional
         Non-negative start (default ones). Not modified.
+    memory_bytes : int, optional
+        Memory budget of the whole process (default 3 GB), as in :func:`recon.iterative.sart.sart`.
 
     Returns
     -------
@@ -115,6 +137,7 @@ def mlem(
         x0=x0,
         progress=progress,
         cancel=cancel,
+        memory_bytes=memory_bytes,
     )
 
 
@@ -130,6 +153,7 @@ def osem(
     progress=None,
     cancel=None,
     x0=None,
+    memory_bytes: int | None = None,
 ) -> np.ndarray:
     """OSEM: the EM update over interleaved subsets of views (see :func:`mlem`).
 
@@ -151,4 +175,5 @@ def osem(
         x0=x0,
         progress=progress,
         cancel=cancel,
+        memory_bytes=memory_bytes,
     )

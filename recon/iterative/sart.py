@@ -6,10 +6,12 @@ m the mask of valid rays (intersection length with the grid > ``ray_min_mm``)::
     x <- clamp( x + relaxation * A_Sᵀ( m (y_S - A_S x) / (A_S 1) ) / (A_Sᵀ m) , lower, upper )
 
 SART takes one view per subset, SIRT all views in one subset, OS-SART a few interleaved
-subsets (recon.md section 4.2). ``A·1`` (per ray) and ``A_Sᵀ m`` (per voxel and subset) are
-computed once per call. The per-voxel normalisation is what keeps deep and shallow slices
-at the same gain (the depth darkening of TIGRE #160 comes from normalising by a global
-constant instead). Clamping sets out-of-range values TO the bound.
+subsets (recon.md section 4.2). ``A·1`` (per ray) is computed once per call, ``A_Sᵀ m`` (per
+voxel and subset) once or with every update, and the back projection is applied in slabs of
+slices, as the memory plan says (:mod:`recon.iterative._memory`). The per-voxel normalisation
+is what keeps deep and shallow slices at the same gain (the depth darkening of TIGRE #160
+comes from normalising by a global constant instead). Clamping sets out-of-range values TO
+the bound.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from recon.errors import check_cancel
 from recon.iterative import _common as C
+from recon.iterative._normalise import residual, update_subset
 
 __all__ = ["sart", "os_sart", "sirt", "os_sart_engine"]
 
@@ -38,13 +41,18 @@ def os_sart_engine(
     x0,
     progress,
     cancel,
+    memory_bytes: int | None = None,
     after_iteration=None,
+    tv_iterations: int | None = None,
+    tv_components: int = 3,
 ) -> np.ndarray:
     """The shared loop of SART / OS-SART / SIRT (and the data step of the TV method).
 
-    ``after_iteration(x, iteration)`` (optional) is called after each full pass over the
-    subsets, with the volume to modify in place; its returned string (or None) is appended to
-    the progress message.
+    ``after_iteration(x, iteration, run)`` (optional) is called after each full pass over the
+    subsets, with the volume to modify in place and the :class:`recon.iterative._common.Run`
+    (memory plan, work space); its returned string (or None) is appended to the progress
+    message. ``tv_iterations`` and ``tv_components`` tell the
+    memory plan about the TV step.
     """
     y = C.check_inputs(method, projections, geometry, grid)
     iterations = C.int_option(method, "iterations", iterations)
@@ -62,26 +70,34 @@ def os_sart_engine(
     )
     progress = C.callable_option(method, "progress", progress)
     cancel = C.cancel_option(method, cancel)
-    x = C.initial_volume(method, x0, grid, 0.0)
-    C.clamp(x, lower, upper)
-    proj = C.get_projector(method, projector, geometry, grid)
-
-    sets = C.make_subsets(geometry.n_views, subsets)
+    x0 = C.check_x0(method, x0, grid)
+    budget = C.memory_option(method, memory_bytes)
     check_cancel(cancel)
-    norm = C.Normalisation(proj, sets, ray_min_mm=ray_min, cancel=cancel)
-    lam = np.float32(relaxation)
+    run = C.start_run(
+        method,
+        geometry,
+        grid,
+        projector=projector,
+        subsets=subsets,
+        ray_min_mm=ray_min,
+        x0=x0,
+        fill=0.0,
+        memory_bytes=budget,
+        cancel=cancel,
+        tv_iterations=tv_iterations,
+        tv_components=tv_components,
+    )
+    x, proj, sets, norm = run.x, run.projector, run.subsets, run.norm
+    C.clamp(x, lower, upper)
     total = iterations * len(sets)
     done = 0
     for it in range(iterations):
         for s, views in enumerate(sets):
             check_cancel(cancel)
             r = proj.forward(x, views=views)
-            np.subtract(y[views], r, out=r)
-            r *= norm.ray_weight[views]
-            upd = proj.back(r, views=views)
+            residual(y, r, norm.ray_weight, views)
+            update_subset(x, r, s, norm, relaxation=relaxation, lower=lower, upper=upper)
             del r
-            C.additive_update(x, upd, norm.inv_sensitivity(s), lam, lower, upper)
-            del upd
             done += 1
             if s < len(sets) - 1:
                 C.report(
@@ -90,7 +106,7 @@ def os_sart_engine(
         extra = None
         if after_iteration is not None:
             check_cancel(cancel)
-            extra = after_iteration(x, it)
+            extra = after_iteration(x, it, run)
         msg = f"{method}: iteration {it + 1}/{iterations}" + (f" ({extra})" if extra else "")
         C.report(progress, done, total, msg)
     return x
@@ -110,6 +126,7 @@ def sart(
     progress=None,
     cancel=None,
     x0=None,
+    memory_bytes: int | None = None,
 ) -> np.ndarray:
     """SART: one view at a time, views visited in an order that spreads the angles.
 
@@ -137,6 +154,11 @@ def sart(
         Checked before every view; raises :class:`recon.errors.Cancelled`.
     x0 : array (nz, ny, nx), optional
         Starting volume (default zeros). Not modified.
+    memory_bytes : int, optional
+        Memory budget of the whole process (default 3 GB,
+        :data:`recon.iterative._memory.MEMORY_BUDGET_BYTES`): the memory plan
+        (:func:`recon.iterative._memory.plan_memory`) splits the back projection into slabs and
+        stores or recomputes the sensitivities so that the estimate fits.
 
     Returns
     -------
@@ -158,6 +180,7 @@ def sart(
         x0=x0,
         progress=progress,
         cancel=cancel,
+        memory_bytes=memory_bytes,
     )
 
 
@@ -181,6 +204,7 @@ def os_sart(
     progress=None,
     cancel=None,
     x0=None,
+    memory_bytes: int | None = None,
 ) -> np.ndarray:
     """OS-SART: the SART update over interleaved subsets of views.
 
@@ -208,6 +232,7 @@ def os_sart(
         x0=x0,
         progress=progress,
         cancel=cancel,
+        memory_bytes=memory_bytes,
     )
 
 
@@ -225,6 +250,7 @@ def sirt(
     progress=None,
     cancel=None,
     x0=None,
+    memory_bytes: int | None = None,
 ) -> np.ndarray:
     """SIRT: the SART update with all views at once (one subset).
 
@@ -246,4 +272,5 @@ def sirt(
         x0=x0,
         progress=progress,
         cancel=cancel,
+        memory_bytes=memory_bytes,
     )

@@ -33,9 +33,11 @@ tv_z_weight 0.25) were tuned on the dose study ``tests/benchmarks/bench_dose.py`
 the dose they give higher mass CNR and calcification SDNR than FBP at full dose with a
 narrower ASF and higher MTF50.
 
-Memory: besides the volume and the SART normalisations (one sensitivity volume per subset
-while they fit in ``recon.iterative._common.SENSITIVITY_MEMORY_BYTES``), the TV step keeps the dual field
-(2 volumes, 3 when ``tv_z_weight > 0``) and one scratch volume.
+Memory: besides the volume and the SART normalisations, the TV step keeps the dual field
+(2 components per voxel, 3 when ``tv_z_weight > 0``) and, when it runs on the whole volume at
+once, one scratch volume. The memory plan (:mod:`recon.iterative._memory`) stores the dual in
+float32, int16 or int8 and runs the step in pieces of rows with a halo
+(:mod:`recon.iterative._prox`), so the GE-size case stays within 3 GB.
 """
 
 from __future__ import annotations
@@ -44,113 +46,21 @@ import numpy as np
 from numba import njit, prange
 
 from recon.iterative import _common as C
+from recon.iterative._prox import TVProx
 from recon.iterative.sart import os_sart_engine
 
 __all__ = ["tv", "tv_prox", "estimate_noise_sigma"]
 
 
-@njit(cache=True, parallel=True, fastmath=True)
-def _dual_step(f, pz, py, px, v, wz, wy, wx, inv_beta, tau, has_z):  # pragma: no cover - numba
-    nz, ny, nx = f.shape
-    one = np.float32(1.0)
-    # v = div_w p - f / beta
-    for k in prange(nz):
-        for j in range(ny):
-            for i in range(nx):
-                d = np.float32(0.0)
-                if has_z:
-                    if k < nz - 1:
-                        d += wz * pz[k, j, i]
-                    if k > 0:
-                        d -= wz * pz[k - 1, j, i]
-                if j < ny - 1:
-                    d += wy * py[k, j, i]
-                if j > 0:
-                    d -= wy * py[k, j - 1, i]
-                if i < nx - 1:
-                    d += wx * px[k, j, i]
-                if i > 0:
-                    d -= wx * px[k, j, i - 1]
-                v[k, j, i] = d - f[k, j, i] * inv_beta
-    # p <- (p + tau grad_w v) / (1 + tau |grad_w v|)
-    for k in prange(nz):
-        for j in range(ny):
-            for i in range(nx):
-                c = v[k, j, i]
-                gz = np.float32(0.0)
-                if has_z and k < nz - 1:
-                    gz = wz * (v[k + 1, j, i] - c)
-                gy = np.float32(0.0)
-                if j < ny - 1:
-                    gy = wy * (v[k, j + 1, i] - c)
-                gx = np.float32(0.0)
-                if i < nx - 1:
-                    gx = wx * (v[k, j, i + 1] - c)
-                den = one + tau * np.sqrt(gz * gz + gy * gy + gx * gx)
-                if has_z:
-                    pz[k, j, i] = (pz[k, j, i] + tau * gz) / den
-                py[k, j, i] = (py[k, j, i] + tau * gy) / den
-                px[k, j, i] = (px[k, j, i] + tau * gx) / den
-
-
-@njit(cache=True, parallel=True, fastmath=True)
-def _apply(f, pz, py, px, wz, wy, wx, beta, has_z):  # pragma: no cover - numba
-    nz, ny, nx = f.shape
-    for k in prange(nz):
-        for j in range(ny):
-            for i in range(nx):
-                d = np.float32(0.0)
-                if has_z:
-                    if k < nz - 1:
-                        d += wz * pz[k, j, i]
-                    if k > 0:
-                        d -= wz * pz[k - 1, j, i]
-                if j < ny - 1:
-                    d += wy * py[k, j, i]
-                if j > 0:
-                    d -= wy * py[k, j - 1, i]
-                if i < nx - 1:
-                    d += wx * px[k, j, i]
-                if i > 0:
-                    d -= wx * px[k, j, i - 1]
-                f[k, j, i] -= beta * d
-
-
-class TVProx:
-    """Weighted-TV proximal operator on a fixed volume shape, keeping its dual field between calls.
-
-    Parameters
-    ----------
-    shape : (nz, ny, nx)
-    weights : (wz, wy, wx)
-        Non-negative per-axis weights of the differences (wy, wx > 0).
-    """
-
-    def __init__(self, shape, weights):
-        wz, wy, wx = (float(w) for w in weights)
-        if wy <= 0 or wx <= 0 or wz < 0:
-            raise ValueError(f"TVProx: weights must be wz >= 0, wy > 0, wx > 0, got {weights}")
-        self.has_z = wz > 0
-        self.w = (np.float32(wz), np.float32(wy), np.float32(wx))
-        # Chambolle's step: tau <= 1 / ||div_w||^2, ||div_w||^2 <= 4 (wz^2 + wy^2 + wx^2)
-        self.tau = np.float32(0.99 / (4.0 * (wz * wz + wy * wy + wx * wx)))
-        self.py = np.zeros(shape, np.float32)
-        self.px = np.zeros(shape, np.float32)
-        self.pz = np.zeros(shape if self.has_z else (1, 1, 1), np.float32)
-        self.scratch = np.empty(shape, np.float32)
-
-    def __call__(self, x: np.ndarray, beta: float, iterations: int) -> None:
-        """Replace ``x`` (float32, C-contiguous) in place by prox_{beta TV_w}(x)."""
-        if beta <= 0 or iterations < 1:
-            return
-        wz, wy, wx = self.w
-        inv_beta = np.float32(1.0 / beta)
-        for _ in range(iterations):
-            _dual_step(x, self.pz, self.py, self.px, self.scratch, wz, wy, wx, inv_beta, self.tau, self.has_z)
-        _apply(x, self.pz, self.py, self.px, wz, wy, wx, np.float32(beta), self.has_z)
-
-
-def tv_prox(volume: np.ndarray, *, beta: float, voxel_mm=(1.0, 1.0, 1.0), z_weight: float = 1.0, iterations: int = 50):
+def tv_prox(
+    volume: np.ndarray,
+    *,
+    beta: float,
+    voxel_mm=(1.0, 1.0, 1.0),
+    z_weight: float = 1.0,
+    iterations: int = 50,
+    rows: int | None = None,
+):
     """Weighted-TV denoising (ROF) of a volume: ``argmin_u 1/2 ||u - volume||^2 + beta TV_w(u)``.
 
     Parameters
@@ -165,6 +75,9 @@ def tv_prox(volume: np.ndarray, *, beta: float, voxel_mm=(1.0, 1.0, 1.0), z_weig
         Extra factor on the z weight (0 = slice-by-slice 2D TV).
     iterations : int
         Chambolle iterations.
+    rows : int, optional
+        Work in pieces of this many rows (along y) with a halo of ``iterations + 1`` rows: the
+        same result with less memory (default: the whole volume at once).
 
     Returns
     -------
@@ -175,8 +88,10 @@ def tv_prox(volume: np.ndarray, *, beta: float, voxel_mm=(1.0, 1.0, 1.0), z_weig
     beta = C.float_option("tv_prox", "beta", beta)
     iterations = C.int_option("tv_prox", "iterations", iterations)
     z_weight = C.float_option("tv_prox", "z_weight", z_weight, minimum=0.0, open_min=False)
+    if rows is not None:
+        rows = C.int_option("tv_prox", "rows", rows)
     x = np.array(volume, dtype=np.float32, order="C", copy=True)
-    TVProx(x.shape, _weights(voxel_mm, z_weight))(x, beta, iterations)
+    TVProx(x.shape, _weights(voxel_mm, z_weight), rows=rows)(x, beta, iterations)
     return x
 
 
@@ -186,17 +101,38 @@ def _weights(voxel_mm, z_weight: float) -> tuple[float, float, float]:
     return (z_weight * h / dz, h / dy, h / dx)
 
 
+@njit(cache=True, parallel=True)
+def _x_differences(v, step, out):  # pragma: no cover - numba
+    """out[q] = float64(v[k, j, i + 1] - v[k, j, i]) for the (q * step)-th (k, j, i) in C order."""
+    nz, ny, nx = v.shape
+    m = nx - 1
+    per = ny * m
+    for q in prange(out.size):
+        f = q * step
+        k = f // per
+        r = f - k * per
+        j = r // m
+        i = r - j * m
+        out[q] = np.float64(v[k, j, i + 1] - v[k, j, i])
+
+
 def estimate_noise_sigma(volume: np.ndarray) -> float:
     """Robust voxel-noise estimate: MAD of in-plane neighbour differences / (0.6745 sqrt 2).
 
     Uses differences along x (chest wall to nipple) in every slice; structure edges are rare
-    enough not to move the median. Float64 reduction over a subsample of at most ~4 M values.
+    enough not to move the median. Float64 reduction over every ``step``-th difference (in C
+    order), at most ~4 M values, gathered without a volume-size temporary.
     """
     v = np.asarray(volume)
-    d = v[:, :, 1:] - v[:, :, :-1]
-    d = d.reshape(-1)
-    step = max(1, d.size // 4_000_000)
-    d = d[::step].astype(np.float64)
+    if v.ndim != 3:
+        raise ValueError(f"estimate_noise_sigma: volume must be 3D, got shape {v.shape}")
+    nz, ny, nx = v.shape
+    n = nz * ny * (nx - 1)
+    if n <= 0:
+        return 0.0
+    step = max(1, n // 4_000_000)
+    d = np.empty(-(-n // step), np.float64)
+    _x_differences(v, step, d)
     return float(np.median(np.abs(d - np.median(d))) / (0.6745 * np.sqrt(2.0)))
 
 
@@ -219,6 +155,7 @@ def tv(
     progress=None,
     cancel=None,
     x0=None,
+    memory_bytes: int | None = None,
 ) -> np.ndarray:
     """TV-regularised OS-SART (SART-TV) for reduced-dose acquisitions.
 
@@ -256,6 +193,11 @@ def tv(
         Checked before every subset and TV step.
     x0 : array (nz, ny, nx), optional
         Starting volume (default zeros). Not modified.
+    memory_bytes : int, optional
+        Memory budget of the whole process (default 3 GB): besides the choices of
+        :func:`recon.iterative.sart.sart`, the memory plan stores the TV dual field in float32,
+        int16 or int8 and runs the TV step in pieces of rows with a halo (the same result as
+        in one piece).
 
     Returns
     -------
@@ -270,18 +212,19 @@ def tv(
     if not hasattr(grid, "voxel_mm") or not hasattr(grid, "shape"):
         raise TypeError(f"{method}: grid must be a recon.VolumeGrid, got {type(grid).__name__}")
     n = subsets if subsets is not None else getattr(geometry, "n_views", 1)
+    weights = _weights(grid.voxel_mm, tv_z_weight)
     state: dict = {"prox": None, "beta": tv_beta}
 
-    def regularise(x: np.ndarray, it: int):
+    def regularise(x: np.ndarray, it: int, run):
         if state["beta"] is None:
             state["beta"] = tv_weight * estimate_noise_sigma(x)
         beta = state["beta"]
         if beta <= 0:
             return "beta 0"
         if state["prox"] is None:
-            state["prox"] = TVProx(x.shape, _weights(grid.voxel_mm, tv_z_weight))
-        state["prox"](x, beta, tv_iterations)
-        C.clamp(x, lower, upper)
+            plan = run.plan
+            state["prox"] = TVProx(x.shape, weights, dual=plan.dual, rows=plan.tv_rows, workspace=run.workspace)
+        state["prox"](x, beta, tv_iterations, lower, upper)
         return f"TV beta {beta:.3g}"
 
     return os_sart_engine(
@@ -299,5 +242,8 @@ def tv(
         x0=x0,
         progress=progress,
         cancel=cancel,
+        memory_bytes=memory_bytes,
         after_iteration=regularise,
+        tv_iterations=tv_iterations,
+        tv_components=3 if weights[0] > 0 else 2,
     )

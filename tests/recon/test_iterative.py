@@ -234,13 +234,145 @@ def test_tv_beats_fbp_at_reduced_dose(case):
     assert mtf_tv >= 0.95 * mtf_fbp
 
 
-def test_recomputed_sensitivities_give_the_same_result(case, monkeypatch):
-    """Above the memory budget the per-subset sensitivities are recomputed, not stored: same result."""
-    from recon.iterative import _common
+# --------------------------------------------------------------------------------------
+# memory plan: pieces, float16 / recomputed sensitivities, chunked TV
+# --------------------------------------------------------------------------------------
+GE_SHAPE = (107, 1978, 1058)
+GE_DETECTOR = (3062, 2394)
+SUBSET_SIZES = {"sart": [1] * 9, "os-sart": [3] * 3, "sirt": [9], "mlem": [9], "osem": [3] * 3, "tv": [1] * 9}
+
+
+def _plan(shape, detector, method, budget):
+    from recon.iterative import _memory
+
+    return _memory.plan_memory(
+        grid_shape=shape,
+        detector_shape=detector,
+        n_views=9,
+        subset_sizes=SUBSET_SIZES[method],
+        budget_bytes=budget,
+        tv_iterations=10 if method == "tv" else None,
+    )
+
+
+@pytest.mark.parametrize("method", sorted(SUBSET_SIZES))
+def test_memory_plan_fits_the_ge_case_and_keeps_small_cases_whole(method):
+    ge = _plan(GE_SHAPE, GE_DETECTOR, method, 3 * 10**9)
+    assert ge.estimate_bytes <= 3 * 10**9
+    # the GE case does not fit whole: 0.9 GB of volume, 0.26 GB of projections
+    assert ge.back_slices < GE_SHAPE[0] and ge.sensitivity != "float32"
+    if method == "tv":
+        assert ge.dual in ("int16", "int8") and ge.tv_halo == 11
+    small = _plan((30, 150, 106), (128, 96), method, 3 * 10**9)
+    assert (small.back_slices, small.sensitivity) == (30, "float32")
+    assert small.dual == ("float32" if method == "tv" else None) and small.tv_rows == 150
+    lean = _plan(GE_SHAPE, GE_DETECTOR, method, 1)
+    assert (lean.back_slices, lean.sensitivity) == (1, "recompute") and lean.estimate_bytes > 1
+    assert lean.dual == ("int8" if method == "tv" else None)
+
+
+def _budget_for(grid, geom, method, sensitivity):
+    """The smallest budget (no reserve) whose plan has these sensitivities and splits the back projection."""
+    for b in range(500_000, 40_000_000, 125_000):
+        p = _plan(grid.shape, geom.detector_shape, method, b)
+        if p.sensitivity == sensitivity and 1 < p.back_slices < grid.shape[0]:
+            return b, p
+    raise AssertionError(f"no budget gives {sensitivity} sensitivities for {method}")
+
+
+@pytest.mark.parametrize(
+    ("method", "sensitivity"),
+    [("os-sart", "recompute"), ("sirt", "float16"), ("mlem", "recompute"), ("osem", "float16"), ("tv", "recompute")],
+)
+def test_tight_memory_plan_gives_the_same_result(case, monkeypatch, method, sensitivity):
+    """A budget that forces slabs, recomputed or float16 sensitivities (and a quantised TV dual in
+    pieces of rows) gives the result of the whole-volume float32 plan."""
+    from recon.iterative import _memory
 
     geom, grid, proj = case
     y, _ = two_spheres(geom, grid)
-    stored = METHODS["os-sart"](y, geom, grid, projector=proj, iterations=2)
-    monkeypatch.setattr(_common, "SENSITIVITY_MEMORY_BYTES", 0)
-    recomputed = METHODS["os-sart"](y, geom, grid, projector=proj, iterations=2)
-    np.testing.assert_allclose(recomputed, stored, rtol=1e-5, atol=1e-7)
+    its = 1 if method == "tv" else 2
+    whole = METHODS[method](y, geom, grid, projector=proj, iterations=its)
+    monkeypatch.setattr(_memory, "RESERVED_BYTES", 0)
+    budget, plan = _budget_for(grid, geom, method, sensitivity)
+    tight = METHODS[method](y, geom, grid, projector=proj, iterations=its, memory_bytes=budget)
+    if method == "tv":
+        assert plan.dual in ("int8", "int16") and plan.tv_rows < grid.shape[1]
+        # the quantised dual only warm-starts the next TV step: close, not equal
+        assert np.abs(tight - whole).max() < 1e-3 * np.abs(whole).max()
+    elif sensitivity == "float16":
+        np.testing.assert_allclose(tight, whole, rtol=2e-3, atol=1e-3 * float(np.abs(whole).max()))
+        assert not np.array_equal(tight, whole)  # float16 really was used
+    else:
+        np.testing.assert_allclose(tight, whole, rtol=1e-6, atol=1e-9)
+
+
+def test_slab_back_projection_equals_the_whole_one_for_the_tilted_detector():
+    """The general path (Hologic, tilted detector) is exact per slice too: slabs stack to the whole."""
+    from recon.iterative._slabs import SlabBack
+
+    geom = preset_geometry("hologic-dimensions", detector_shape=(96, 64), pixel_mm=0.5)
+    grid = VolumeGrid.for_geometry(geom, 20.0, slice_mm=2.0, pixel_mm=0.5, extent_x_mm=28, extent_y_mm=40)
+    proj = make_projector(geom, grid)
+    assert proj.backend == "general"
+    rng = np.random.default_rng(3)
+    q = rng.random((3, *geom.detector_shape), dtype=np.float32)
+    views = np.array([0, 7, 14])
+    whole = proj.back(q, views=views)
+    slabs = SlabBack(proj, geom, grid, slices=4)
+    assert len(slabs.pieces) == 3
+    stacked = np.concatenate([slabs.back(i, q, views).copy() for i in range(len(slabs.pieces))])
+    np.testing.assert_allclose(stacked, whole, rtol=1e-6, atol=1e-6 * float(whole.max()))
+
+
+@pytest.mark.parametrize("z_weight", [0.25, 0.0])
+def test_tv_step_in_pieces_of_rows_equals_the_whole_step(z_weight):
+    """A halo of iterations + 1 rows makes the chunked Chambolle step exact, warm start included."""
+    from recon.iterative._prox import TVProx
+    from recon.iterative.tv import _weights, tv_prox
+
+    rng = np.random.default_rng(5)
+    vol = rng.normal(0.05, 0.01, (9, 47, 23)).astype(np.float32)
+    vol[:, 10:30, 5:15] += 0.02
+    w = _weights((1.0, 0.4, 0.4), z_weight)
+    # warm-started over three calls, float32 dual: bit for bit
+    whole, pieces = vol.copy(), vol.copy()
+    a, b = TVProx(vol.shape, w), TVProx(vol.shape, w, rows=7)
+    assert a.in_place and not b.in_place
+    for _ in range(3):
+        a(whole, 0.01, 4, 0.0, None)
+        b(pieces, 0.01, 4, 0.0, None)
+    np.testing.assert_array_equal(pieces, whole)
+    for pa, pb in zip(a.p, b.p, strict=True):
+        np.testing.assert_array_equal(pb, pa)
+    assert not np.array_equal(whole, vol) and whole.min() >= 0.0
+    # pieces smaller than the halo, and the public function
+    ref = tv_prox(vol, beta=0.01, voxel_mm=(1.0, 0.4, 0.4), z_weight=z_weight, iterations=6)
+    for rows in (1, 5, 13, 46):
+        got = tv_prox(vol, beta=0.01, voxel_mm=(1.0, 0.4, 0.4), z_weight=z_weight, iterations=6, rows=rows)
+        np.testing.assert_array_equal(got, ref)
+    # a quantised dual: pieces equal one quantised piece, and stay close to float32
+    for dual in ("int16", "int8"):
+        one, many = vol.copy(), vol.copy()
+        c, d = TVProx(vol.shape, w, dual=dual), TVProx(vol.shape, w, dual=dual, rows=10)
+        for _ in range(3):
+            c(one, 0.01, 4)
+            d(many, 0.01, 4)
+        np.testing.assert_array_equal(many, one)
+        assert np.abs(one - whole).max() < (1e-2 if dual == "int8" else 1e-4) * 0.01
+
+
+def test_noise_estimate_matches_the_direct_formula():
+    """The gathered estimate uses the same differences as the direct one (the tuned TV strength)."""
+    from recon.iterative.tv import _x_differences, estimate_noise_sigma
+
+    rng = np.random.default_rng(2)
+    v = rng.normal(0.0, 0.02, (6, 50, 40)).astype(np.float32)
+    d = (v[:, :, 1:] - v[:, :, :-1]).reshape(-1).astype(np.float64)
+    direct = float(np.median(np.abs(d - np.median(d))) / (0.6745 * np.sqrt(2.0)))
+    assert estimate_noise_sigma(v) == direct
+    assert direct == pytest.approx(0.02, rel=0.1)
+    # every step-th difference in C order (the subsample of large volumes)
+    out = np.empty(-(-d.size // 7), np.float64)
+    _x_differences(v, 7, out)
+    np.testing.assert_array_equal(out, d[::7])
