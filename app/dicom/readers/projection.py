@@ -21,7 +21,7 @@ from app.dicom import uids
 from app.dicom.readers.attrs import functional_group, get_float, get_text
 from app.dicom.readers.base import Header, Loadable, ReaderPlugin, breast_identity
 from app.dicom.readers.geometry import frame_angle_deg, projection_geometry, thickness_of
-from app.dicom.readers.pixels import apply_mapping, check_frame_count, decode_frames, value_mapping
+from app.dicom.readers.pixels import check_frame_count, pixel_shape, read_frames, value_mapping
 from app.dicom.views import disk_flips, flips_from_patient_orientation
 from app.errors import InputError
 
@@ -88,8 +88,7 @@ class MultiFrameProjectionReader(ReaderPlugin):
         path = loadable.headers[0].path
         ds = loadable.headers[0].ds
         check_frame_count(ds, path)
-        stored = decode_frames(ds, path)
-        n, rows, cols = stored.shape
+        n, rows, cols = pixel_shape(ds, path)
         meta = breast_identity(ds)
         geom, (flip_rows, flip_cols), source, notes = projection_geometry(
             [(ds, i) for i in range(n)],
@@ -103,11 +102,8 @@ class MultiFrameProjectionReader(ReaderPlugin):
             flips_hint=_flips_hint(meta),
         )
         slope, intercept, label = value_mapping(ds, 0)
-        data = apply_mapping(stored, slope, intercept)
-        if flip_rows:
-            data = data[:, ::-1, :]
-        if flip_cols:
-            data = data[:, :, ::-1]
+        # frame by frame into the float32 result, flipped into our order on the way
+        data = read_frames(ds, path, slopes=slope, intercepts=intercept, flip_rows=flip_rows, flip_cols=flip_cols)
         meta["warnings"] = meta["warnings"] + notes
         meta.update(
             geometry_source=source,
@@ -117,7 +113,7 @@ class MultiFrameProjectionReader(ReaderPlugin):
             paths=[str(path)],
         )
         return ProjectionSet(
-            data=np.ascontiguousarray(data),
+            data=data,
             geometry=geom,
             exposure_mas=_exposures([(ds, i) for i in range(n)]),
             is_line_integral=_line_integral(ds, label),
@@ -168,20 +164,21 @@ class SingleFrameProjectionReader(ReaderPlugin):
     def load(self, loadable: Loadable, *, preset: str | None = None, geometry=None):
         from recon.types import ProjectionSet
 
-        datasets, arrays = [], []
+        datasets, mappings = [], []
         shape = None
         for h in loadable.headers:
             ds = h.ds
-            arr = decode_frames(ds, h.path)
-            if arr.shape[0] != 1:
-                raise InputError(f"{h.path}: NumberOfFrames is {arr.shape[0]}; expected one projection per file")
+            n, rows, cols = pixel_shape(ds, h.path)
+            if n != 1:
+                raise InputError(f"{h.path}: NumberOfFrames is {n}; expected one projection per file")
             if shape is None:
-                shape = arr.shape[1:]
-            elif arr.shape[1:] != shape:
-                raise InputError(f"{h.path}: Rows/Columns {arr.shape[1:]} differ from the other projections {shape}")
+                shape = (rows, cols)
+            elif (rows, cols) != shape:
+                raise InputError(f"{h.path}: Rows/Columns {(rows, cols)} differ from the other projections {shape}")
             slope, intercept, label = value_mapping(ds, 0)
             datasets.append(ds)
-            arrays.append(apply_mapping(arr[0], slope, intercept))
+            mappings.append((slope, intercept, label))
+        label = mappings[-1][2]
         first = datasets[0]
         meta = breast_identity(first)
         path = loadable.headers[0].path.parent
@@ -196,11 +193,17 @@ class SingleFrameProjectionReader(ReaderPlugin):
             geometry=geometry,
             flips_hint=_flips_hint(meta),
         )
-        data = np.stack(arrays)
-        if flip_rows:
-            data = data[:, ::-1, :]
-        if flip_cols:
-            data = data[:, :, ::-1]
+        data = np.empty((len(datasets), *shape), np.float32)
+        for j, (h, (slope, intercept, _)) in enumerate(zip(loadable.headers, mappings, strict=True)):
+            read_frames(
+                h.ds,
+                h.path,
+                slopes=slope,
+                intercepts=intercept,
+                flip_rows=flip_rows,
+                flip_cols=flip_cols,
+                out=data[j : j + 1],
+            )
         meta["warnings"] = meta["warnings"] + notes
         meta.update(
             geometry_source=source,
@@ -212,7 +215,7 @@ class SingleFrameProjectionReader(ReaderPlugin):
         )
         exposures = [get_float(ds, "ExposureInmAs") for ds in datasets]
         return ProjectionSet(
-            data=np.ascontiguousarray(data),
+            data=data,
             geometry=geom,
             exposure_mas=None if any(e is None for e in exposures) else np.array(exposures),
             is_line_integral=_line_integral(first, label),

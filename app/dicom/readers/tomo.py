@@ -22,7 +22,7 @@ import numpy as np
 from app.dicom import uids
 from app.dicom.readers.attrs import first_item, functional_group, get_float, get_floats, get_text
 from app.dicom.readers.base import Header, Loadable, ReaderPlugin, breast_identity
-from app.dicom.readers.pixels import apply_mapping, check_frame_count, decode_frames, value_mapping
+from app.dicom.readers.pixels import check_frame_count, pixel_shape, read_frames, value_mapping
 from app.dicom.views import detector_to_patient, disk_flips
 from app.errors import InputError
 
@@ -31,7 +31,10 @@ __all__ = ["TomoVolumeReader", "SliceFilesVolumeReader", "VendorTomoDetector"]
 
 @dataclass
 class _Frame:
-    stored: np.ndarray  # (rows, cols)
+    ds: object  # the dataset holding the frame's pixels (read once the order is known)
+    path: object
+    index: int  # 0-based frame number in ds
+    shape: tuple[int, int]  # (rows, cols)
     position: np.ndarray  # (3,) LPS
     orientation: np.ndarray  # (6,)
     spacing: tuple[float, float]
@@ -57,7 +60,7 @@ def _assemble(frames: list[_Frame], meta: dict, where) -> tuple:
     for k, f in enumerate(frames):
         if not np.allclose(f.orientation, o, atol=1e-4):
             raise InputError(f"{where}: ImageOrientationPatient of frame {k + 1} differs from frame 1")
-        if f.stored.shape != frames[0].stored.shape:
+        if f.shape != frames[0].shape:
             raise InputError(f"{where}: frame {k + 1} has another Rows/Columns than frame 1")
         if not np.allclose(f.spacing, frames[0].spacing, rtol=1e-6):
             raise InputError(f"{where}: PixelSpacing of frame {k + 1} differs from frame 1")
@@ -67,7 +70,7 @@ def _assemble(frames: list[_Frame], meta: dict, where) -> tuple:
     if abs(np.dot(row_dir, col_dir)) > 1e-3:
         raise InputError(f"{where}: ImageOrientationPatient directions are not orthogonal")
     normal = np.cross(row_dir, col_dir)
-    rows, cols = frames[0].stored.shape
+    rows, cols = frames[0].shape
     dy, dx = frames[0].spacing
 
     lat, view = meta.get("laterality"), meta.get("view")
@@ -122,12 +125,26 @@ def _assemble(frames: list[_Frame], meta: dict, where) -> tuple:
         meta["height_offset_mm"] = dz / 2.0 - z0
         z0 = dz / 2.0
     grid = VolumeGrid(shape=(len(frames), rows, cols), voxel_mm=(dz, dy, dx), origin_mm=(z0, y0, x0))
-    data = np.stack([apply_mapping(f.stored, f.slope, f.intercept) for f in frames])
-    if flip_rows:
-        data = data[:, ::-1, :]
-    if flip_cols:
-        data = data[:, :, ::-1]
-    return np.ascontiguousarray(data), grid, notes
+    # pixels last, frame by frame into the float32 volume, sorted and flipped on the way
+    data = np.empty(grid.shape, np.float32)
+    j = 0
+    while j < len(frames):  # runs of frames from one dataset: one read each
+        k = j + 1
+        while k < len(frames) and frames[k].ds is frames[j].ds:
+            k += 1
+        run = frames[j:k]
+        read_frames(
+            run[0].ds,
+            run[0].path,
+            indices=[f.index for f in run],
+            slopes=[f.slope for f in run],
+            intercepts=[f.intercept for f in run],
+            flip_rows=flip_rows,
+            flip_cols=flip_cols,
+            out=data[j:k],
+        )
+        j = k
+    return data, grid, notes
 
 
 def _units(ds) -> str:
@@ -167,8 +184,7 @@ class TomoVolumeReader(ReaderPlugin):
         path = loadable.headers[0].path
         ds = loadable.headers[0].ds
         check_frame_count(ds, path, required=True)
-        stored = decode_frames(ds, path)
-        n = stored.shape[0]
+        n, rows, cols = pixel_shape(ds, path)
         frames = []
         for k in range(n):
             pos = get_floats(functional_group(ds, k, "PlanePositionSequence"), "ImagePositionPatient")
@@ -184,7 +200,10 @@ class TomoVolumeReader(ReaderPlugin):
             slope, intercept, _ = value_mapping(ds, k)
             frames.append(
                 _Frame(
-                    stored[k],
+                    ds,
+                    path,
+                    k,
+                    (rows, cols),
                     np.array(pos),
                     np.array(ori),
                     (spacing[0], spacing[1]),
@@ -277,9 +296,9 @@ class SliceFilesVolumeReader(ReaderPlugin):
         frames, first = [], None
         for h in loadable.headers:
             ds = h.ds
-            stored = decode_frames(ds, h.path)
-            if stored.shape[0] != 1:
-                raise InputError(f"{h.path}: NumberOfFrames is {stored.shape[0]}; expected one slice per file")
+            n, rows, cols = pixel_shape(ds, h.path)
+            if n != 1:
+                raise InputError(f"{h.path}: NumberOfFrames is {n}; expected one slice per file")
             pos = get_floats(ds, "ImagePositionPatient")
             ori = get_floats(ds, "ImageOrientationPatient")
             spacing = get_floats(ds, "PixelSpacing") or get_floats(ds, "ImagerPixelSpacing")
@@ -292,7 +311,10 @@ class SliceFilesVolumeReader(ReaderPlugin):
             slope, intercept, _ = value_mapping(ds, 0)
             frames.append(
                 _Frame(
-                    stored[0],
+                    ds,
+                    h.path,
+                    0,
+                    (rows, cols),
                     np.array(pos),
                     np.array(ori),
                     (spacing[0], spacing[1]),

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pydicom.config
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
@@ -16,6 +19,7 @@ from app import __version__
 from app.dicom.identity import PatientStudy, new_uid
 from app.dicom.views import patient_orientation as _orientation
 from app.dicom.views import view_code
+from app.dicom.writers.pixels import integer_range, quantize_frame, scale_for, value_range
 
 MANUFACTURER = "Crescent"
 SOFTWARE_VERSION = f"crescent {__version__}"
@@ -133,26 +137,51 @@ def quantize(data: np.ndarray, *, bits: int = 16, signed: bool = False) -> tuple
     """Integers ``stored`` and (slope, intercept) with ``data ~= slope * stored + intercept``.
 
     The range of ``data`` is spread over the integer range; a constant array gets slope 1.
+    Quantised frame by frame into the result (no float64 copy of ``data``); writers of large
+    objects stream frames with :class:`app.dicom.writers.pixels.QuantizedFrames` instead.
     """
-    lo, hi = float(np.min(data)), float(np.max(data))
-    if signed:
-        smin, smax = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    arr = np.asarray(data)
+    lo, hi = value_range(arr)
+    smin, smax = integer_range(bits, signed)
+    slope, intercept = scale_for(lo, hi, bits=bits, signed=signed)
+    stored = np.empty(arr.shape, np.int16 if signed else np.uint16)
+    if arr.ndim < 2:
+        frames, out = arr.reshape(1, 1, -1), stored.reshape(1, 1, -1)
     else:
-        smin, smax = 0, 2**bits - 1
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        raise ValueError("cannot store non-finite pixel values")
-    if hi - lo <= 0:
-        slope = 1.0
-    else:
-        slope = (hi - lo) / (smax - smin)
-    intercept = lo - smin * slope
-    # round-trip exact decimal strings: DS holds 16 characters
-    slope = float(f"{slope:.10g}")
-    intercept = float(f"{intercept:.10g}")
-    stored = np.rint((data.astype(np.float64) - intercept) / slope)
-    stored = np.clip(stored, smin, smax)
-    dtype = np.int16 if signed else np.uint16
-    return stored.astype(dtype), slope, intercept
+        frames, out = arr.reshape(-1, *arr.shape[-2:]), stored.reshape(-1, *arr.shape[-2:])
+    for k in range(frames.shape[0]):
+        quantize_frame(frames[k], out[k], slope=slope, intercept=intercept, smin=smin, smax=smax)
+    return stored, slope, intercept
+
+
+#: Write buffer of :func:`save`, and the chunk size in which pydicom copies a streamed Pixel
+#: Data value (:class:`app.dicom.writers.pixels.QuantizedFrames`) to the file while :func:`save`
+#: runs. pydicom's default (``pydicom.config.settings.buffered_read_size``, 8 KiB) costs a
+#: Python call per 8 KiB: 55,000 of them for a GE-size volume, half the time of the write.
+_WRITE_BUFFER = 4 * 1024 * 1024
+_PIXEL_CHUNK = 1024 * 1024
+_chunk_lock = threading.Lock()
+_chunk_users = 0
+_chunk_saved = 0
+
+
+@contextmanager
+def _large_pixel_chunks():
+    """Raise pydicom's buffered-value chunk size while writing (reference-counted across threads)."""
+    global _chunk_users, _chunk_saved
+    settings = pydicom.config.settings
+    with _chunk_lock:
+        if _chunk_users == 0:
+            _chunk_saved = settings.buffered_read_size
+            settings.buffered_read_size = max(_chunk_saved, _PIXEL_CHUNK)
+        _chunk_users += 1
+    try:
+        yield
+    finally:
+        with _chunk_lock:
+            _chunk_users -= 1
+            if _chunk_users == 0:
+                settings.buffered_read_size = _chunk_saved
 
 
 def save(ds: Dataset, path) -> Path:
@@ -160,7 +189,12 @@ def save(ds: Dataset, path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
-    ds.save_as(tmp, enforce_file_format=True)
+    try:
+        with open(tmp, "wb", buffering=_WRITE_BUFFER) as f, _large_pixel_chunks():
+            ds.save_as(f, enforce_file_format=True)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
     return path
 

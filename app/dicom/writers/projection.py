@@ -19,7 +19,7 @@ from pydicom.sequence import Sequence
 from app.dicom import uids
 from app.dicom.identity import PatientStudy, new_uid
 from app.dicom.isocenter import encode_view
-from app.dicom.views import disk_flips, gantry_angle_deg, to_disk
+from app.dicom.views import disk_flips, gantry_angle_deg
 from app.dicom.writers.common import (
     MANUFACTURER,
     UNITLESS,
@@ -32,10 +32,10 @@ from app.dicom.writers.common import (
     code_item,
     ds_str,
     frame_anatomy,
-    quantize,
     real_world_mapping,
     save,
 )
+from app.dicom.writers.pixels import QuantizedFrames, integer_range, quantize_value, scale_for, value_range
 
 __all__ = ["write_projection_set"]
 
@@ -142,8 +142,10 @@ def write_projection_set(
 
     # pixels
     line = bool(projections.is_line_integral)
-    stored, slope, intercept = quantize(projections.data)
-    disk = to_disk(stored, study.laterality)
+    smin, smax = integer_range(16, False)
+    lo, hi = value_range(projections.data)
+    slope, intercept = scale_for(lo, hi)
+    flip_rows, flip_cols = disk_flips(study.laterality)
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2" if not line else "MONOCHROME1"
     ds.Rows, ds.Columns = nv, nu
@@ -153,9 +155,20 @@ def write_projection_set(
     ds.PixelRepresentation = 0
     ds.NumberOfFrames = n
     ds.PresentationLUTShape = "INVERSE" if line else "IDENTITY"
-    ds.PixelData = disk.tobytes()
-
-    flip_rows, flip_cols = disk_flips(study.laterality)
+    # streamed: each frame is quantised into stored order while pydicom writes the file
+    ds.PixelData = QuantizedFrames(
+        projections.data,
+        slope=slope,
+        intercept=intercept,
+        smin=smin,
+        smax=smax,
+        flip_rows=flip_rows,
+        flip_cols=flip_cols,
+    )
+    # window: the mean and the full range of the stored values (stored is monotone in the data)
+    stored_mean = (float(np.mean(projections.data)) - intercept) / slope  # float32 pairwise sum: ~1e-6 relative
+    q_lo, q_hi = (quantize_value(v, slope, intercept, smin, smax) for v in (lo, hi))
+    stored_ptp = float(q_hi - q_lo)
     gantry = gantry_angle_deg(study.view)
 
     shared = Dataset()
@@ -172,8 +185,8 @@ def write_projection_set(
         explanation=("line integral -ln(I/I0)" if line else "detector signal"),
     )
     voi = Dataset()
-    voi.WindowCenter = ds_str(float(np.mean(stored)))
-    voi.WindowWidth = ds_str(max(float(np.ptp(stored)), 1.0))
+    voi.WindowCenter = ds_str(stored_mean)
+    voi.WindowWidth = ds_str(max(stored_ptp, 1.0))
     voi.VOILUTFunction = "LINEAR"
     shared.FrameVOILUTSequence = Sequence([voi])
     shared.FrameAnatomySequence = frame_anatomy(study.laterality)

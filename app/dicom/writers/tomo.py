@@ -17,7 +17,7 @@ from pydicom.sequence import Sequence
 
 from app.dicom import uids
 from app.dicom.identity import PatientStudy, new_uid
-from app.dicom.views import detector_to_patient, disk_flips, to_disk
+from app.dicom.views import detector_to_patient, disk_flips
 from app.dicom.writers.common import (
     MANUFACTURER,
     PER_MM,
@@ -31,12 +31,22 @@ from app.dicom.writers.common import (
     code_item,
     ds_str,
     frame_anatomy,
-    quantize,
     real_world_mapping,
     save,
 )
+from app.dicom.writers.pixels import (
+    QuantizedFrames,
+    histogram_percentiles,
+    integer_range,
+    scale_for,
+    stored_histogram,
+    value_range,
+)
 
 __all__ = ["write_tomosynthesis", "slice_positions_lps"]
+
+#: Voxels sampled (every n-th row and column of every slice) for the default display window.
+_WINDOW_SAMPLE = 16_000_000
 
 
 def slice_positions_lps(grid, laterality: str, view: str) -> tuple[np.ndarray, np.ndarray]:
@@ -113,8 +123,9 @@ def write_tomosynthesis(
     parameters : dict, optional
         Algorithm parameters, recorded in the Reconstruction Description.
     window : (centre, width), optional
-        Display window in volume units; default the 1st-99th percentile range (or
-        ``volume.metadata["window"]``).
+        Display window in volume units; default ``volume.metadata["window"]``, else the
+        1st-99th percentile range of the stored values (every n-th row and column of every
+        slice for volumes over 16 M voxels: every 4th for a GE-size volume).
     units : str
         ``"1/mm"`` for linear attenuation, anything else records unitless values.
 
@@ -128,8 +139,10 @@ def write_tomosynthesis(
         raise TypeError(f"write_tomosynthesis: volume must be a recon.Volume, got {type(volume).__name__}")
     if not isinstance(study, PatientStudy):
         raise TypeError("write_tomosynthesis: study must be a PatientStudy")
-    if not np.all(np.isfinite(volume.data)):
-        raise ValueError("write_tomosynthesis: the volume contains non-finite values")
+    try:
+        lo, hi = value_range(volume.data)  # NaN/inf check without a full-size temporary
+    except ValueError:
+        raise ValueError("write_tomosynthesis: the volume contains non-finite values") from None
     grid = volume.grid
     nz, ny, nx = grid.shape
     window = window or volume.metadata.get("window")
@@ -170,8 +183,9 @@ def write_tomosynthesis(
     ds.PartialView = "NO"
     ds.PresentationLUTShape = "IDENTITY"
 
-    stored, slope, intercept = quantize(volume.data)
-    disk = to_disk(stored, study.laterality)
+    smin, smax = integer_range(16, False)
+    slope, intercept = scale_for(lo, hi)
+    flip_rows, flip_cols = disk_flips(study.laterality)
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.Rows, ds.Columns = ny, nx
@@ -180,7 +194,10 @@ def write_tomosynthesis(
     ds.HighBit = 15
     ds.PixelRepresentation = 0
     ds.NumberOfFrames = nz
-    ds.PixelData = disk.tobytes()
+    # streamed: each frame is quantised into stored order while pydicom writes the file
+    ds.PixelData = QuantizedFrames(
+        volume.data, slope=slope, intercept=intercept, smin=smin, smax=smax, flip_rows=flip_rows, flip_cols=flip_cols
+    )
 
     # reconstruction
     rec = Dataset()
@@ -209,9 +226,11 @@ def write_tomosynthesis(
     shared.PlaneOrientationSequence = Sequence([po])
     shared.FrameAnatomySequence = frame_anatomy(study.laterality)
     voi = Dataset()
-    if window is None:
-        lo, hi = np.percentile(volume.data, [1.0, 99.0])
-        window = ((lo + hi) / 2.0, max(hi - lo, 1e-6))
+    if window is None:  # 1st-99th percentile of the stored values (of at most ~16 M voxels)
+        step = max(1, int(np.ceil(np.sqrt(volume.data.size / _WINDOW_SAMPLE))))
+        hist = stored_histogram(volume.data, slope=slope, intercept=intercept, smin=smin, smax=smax, step=step)
+        p_lo, p_hi = histogram_percentiles(hist, [1.0, 99.0], smin=smin) * slope + intercept
+        window = ((p_lo + p_hi) / 2.0, max(p_hi - p_lo, 1e-6))
     centre = (float(window[0]) - intercept) / slope
     width = max(float(window[1]) / slope, 1.0)
     voi.WindowCenter = ds_str(centre)
