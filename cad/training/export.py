@@ -15,6 +15,17 @@ __all__ = ["export_model", "OPSET"]
 OPSET = 17
 
 
+class _Probabilities(torch.nn.Module):
+    """The network with a plain ``forward(x)`` returning probabilities (what ONNX exports)."""
+
+    def __init__(self, net: torch.nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net(x, logits=False)
+
+
 def export_model(
     net: torch.nn.Module,
     out_dir: Path,
@@ -32,7 +43,7 @@ def export_model(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / f"{name}.onnx"
-    net = net.eval()
+    net = _Probabilities(net.eval()).eval()
     inp, outp = manifest["input"]["name"], manifest["output"]["name"]
     dyn = {inp: {0: "N"}, outp: {0: "N"}}
     if manifest["input"]["kind"] == "image":

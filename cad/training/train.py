@@ -49,7 +49,7 @@ def _dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
     return torch.rot90(x, k % 4, dims=(-2, -1))
 
 
-def train_calc(files: list[Path], val_files: list[Path], *, epochs: int = 12, seed: int = 0) -> CalcPatchNet:
+def train_calc(files: list[Path], val_files: list[Path], *, epochs: int = 8, seed: int = 0) -> CalcPatchNet:
     """Train the calcification patch classifier (BCE, balanced batches, dihedral augmentation)."""
     torch.manual_seed(seed)
     xs, ys = [], []
@@ -66,7 +66,7 @@ def train_calc(files: list[Path], val_files: list[Path], *, epochs: int = 12, se
     opt = torch.optim.Adam(net.parameters(), lr=2e-3, weight_decay=1e-4)
     loss_fn = nn.BCEWithLogitsLoss()
     g = torch.Generator().manual_seed(seed)
-    steps = max(50, len(neg) // 128)
+    steps = min(400, max(50, len(neg) // 128))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * steps)
     for ep in range(epochs):
         net.train()
