@@ -155,29 +155,67 @@ def _native_dtype(ds: Dataset, bits: int, ts: str):
 
 
 def _iter_stored(ds: Dataset, path: Path, indices: list[int]):
-    """Stored frames (2D arrays) in the order of ``indices``: one frame at a time for native data."""
+    """(output positions, stored frame) pairs: each frame of ``indices`` once, one frame in memory at a time.
+
+    Native little-endian data is read frame by frame (from the file when the value was
+    deferred, else from the bytes in memory); compressed data is decoded frame by frame with
+    pydicom; anything else (big endian, masked high bits, float pixels) is decoded whole.
+    """
     n, rows, cols, bits, ts = _pixel_header(ds, path)
+    wanted: dict[int, list[int]] = {}
+    for j, i in enumerate(indices):
+        wanted.setdefault(i, []).append(j)
+    order = sorted(wanted)  # file order: sequential reads
     dtype = _native_dtype(ds, bits, ts)
-    if dtype is None:
-        arr = decode_frames(ds, path)
-        for i in indices:
-            yield arr[i]
+    if dtype is not None:
+        frame_bytes = rows * cols * dtype.itemsize
+        deferred = _deferred_pixel_data(ds)
+        if deferred is not None:  # read each frame from the file into one buffer
+            filename, offset, _ = deferred
+            buf = np.empty((rows, cols), dtype)
+            with open(filename, "rb") as f:
+                for i in order:
+                    f.seek(offset + i * frame_bytes)
+                    if f.readinto(memoryview(buf).cast("B")) != frame_bytes:
+                        raise InputError(f"{path}: PixelData is truncated (frame {i + 1} of {n})")
+                    yield wanted[i], buf
+            return
+        frames = np.frombuffer(ds.PixelData, dtype, count=n * rows * cols).reshape(n, rows, cols)
+        for i in order:
+            yield wanted[i], frames[i]
         return
-    frame_bytes = rows * cols * dtype.itemsize
-    deferred = _deferred_pixel_data(ds)
-    if deferred is not None:  # read each frame from the file into one buffer
-        filename, offset, _ = deferred
-        buf = np.empty((rows, cols), dtype)
-        with open(filename, "rb") as f:
-            for i in indices:
-                f.seek(offset + i * frame_bytes)
-                if f.readinto(memoryview(buf).cast("B")) != frame_bytes:
-                    raise InputError(f"{path}: PixelData is truncated (frame {i + 1} of {n})")
-                yield buf
+    if ts not in _NATIVE and n > 1 and "PixelData" in ds:
+        yield from _iter_compressed(ds, path, wanted, n, rows, cols, ts)
         return
-    frames = np.frombuffer(ds.PixelData, dtype, count=n * rows * cols).reshape(n, rows, cols)
-    for i in indices:
-        yield frames[i]
+    arr = decode_frames(ds, path)
+    for i in order:
+        yield wanted[i], arr[i]
+
+
+def _iter_compressed(ds: Dataset, path: Path, wanted: dict, n: int, rows: int, cols: int, ts: str):
+    """Encapsulated frames decoded one at a time (pydicom ``iter_pixels``), checked like :func:`decode_frames`."""
+    from pydicom.pixels import iter_pixels
+
+    count = 0
+    try:
+        for i, frame in enumerate(iter_pixels(ds)):
+            count += 1
+            if frame.shape != (rows, cols):
+                raise InputError(
+                    f"{path}: PixelData frame {i + 1} has shape {frame.shape}, the header says Rows={rows}, "
+                    f"Columns={cols}"
+                )
+            if i in wanted:
+                yield wanted[i], frame
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(
+            f"{path}: PixelData cannot be decoded (transfer syntax {ts}; {type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:100]})"
+        ) from None
+    if count != n:
+        raise InputError(f"{path}: PixelData holds {count} frames, the header says NumberOfFrames={n}")
 
 
 @njit(cache=True, error_model="numpy")
@@ -239,8 +277,9 @@ def read_frames(
         raise ValueError(
             f"read_frames: out must be C-contiguous float32 {(m, rows, cols)}, got {out.dtype} {out.shape}"
         )
-    for j, frame in enumerate(_iter_stored(ds, path, idx)):
-        _map(frame, out[j], float(slopes[j]), float(intercepts[j]), flip_rows, flip_cols)
+    for positions, frame in _iter_stored(ds, path, idx):
+        for j in positions:
+            _map(frame, out[j], float(slopes[j]), float(intercepts[j]), flip_rows, flip_cols)
     return out
 
 

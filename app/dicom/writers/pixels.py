@@ -179,8 +179,8 @@ class QuantizedFrames(io.BufferedIOBase):
         flip_cols: bool = False,
     ) -> None:
         super().__init__()
-        if data.ndim != 3:
-            raise ValueError(f"QuantizedFrames: data must be (frames, rows, columns), got shape {data.shape}")
+        if data.ndim != 3 or data.size == 0:
+            raise ValueError(f"QuantizedFrames: data must be non-empty (frames, rows, columns), got {data.shape}")
         self._data = data
         self._args = {
             "slope": slope,
@@ -214,14 +214,17 @@ class QuantizedFrames(io.BufferedIOBase):
         self._pos = pos
         return pos
 
+    def _load(self, k: int) -> None:
+        if k != self._current:
+            quantize_frame(self._data[k], self._frame, **self._args)
+            self._current = k
+
     def readinto(self, buffer) -> int:
         view = memoryview(buffer).cast("B")
         done = 0
         while done < len(view) and self._pos < self._length:
             k, start = divmod(self._pos, self._frame_nbytes)
-            if k != self._current:
-                quantize_frame(self._data[k], self._frame, **self._args)
-                self._current = k
+            self._load(k)
             n = min(len(view) - done, self._frame_nbytes - start)
             view[done : done + n] = self._bytes[start : start + n]
             done += n
@@ -236,9 +239,7 @@ class QuantizedFrames(io.BufferedIOBase):
             return b""
         k, start = divmod(self._pos, self._frame_nbytes)
         if start + size <= self._frame_nbytes:  # within one frame: one copy
-            if k != self._current:
-                quantize_frame(self._data[k], self._frame, **self._args)
-                self._current = k
+            self._load(k)
             self._pos += size
             return self._bytes[start : start + size].tobytes()
         out = bytearray(size)

@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pydicom
 import pytest
+from pydicom.uid import RLELossless
 
 from app.dicom import read_projection_set, read_volume, write_projection_set, write_tomosynthesis
 from app.dicom.readers.base import read_header
@@ -172,6 +173,10 @@ def test_frames_are_read_from_disk_or_memory_alike(tmp_path, study):
     expected = (decoded[order] * np.array([1.0, 2.0, 0.5, 1.0])[:, None, None] + 0.25).astype(np.float32)
     np.testing.assert_array_equal(from_disk, expected[:, ::-1, :])
     assert header.ds.get_item(0x7FE00010, keep_deferred=True).value is None  # still not held in memory
+    # compressed (RLE): decoded frame by frame, the same values
+    full.compress(RLELossless)
+    full.save_as(tmp_path / "rle.dcm")
+    np.testing.assert_array_equal(read_frames(read_header(tmp_path / "rle.dcm").ds, path, **kwargs), from_disk)
 
 
 def test_apply_mapping_is_float64_exact():
