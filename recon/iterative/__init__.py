@@ -18,6 +18,12 @@ tv        :func:`recon.iterative.tv.tv`               10          subsets = view
                                                                   (x noise sigma), tv_iterations
                                                                   10, tv_z_weight 0.25
 ========  ==========================================  ==========  ===========================
+
+Every method also takes ``memory_bytes`` (default 3 GB, the whole process): the memory plan
+(:mod:`recon.iterative._memory`) then splits the back projection into slabs, stores the
+sensitivities in float32 or float16 or recomputes them, and for ``tv`` stores the dual field in
+float32 / int16 / int8 and runs the TV step in pieces of rows, so the GE-size case (0.9 GB of
+volume) fits.
 """
 
 from recon.iterative.mlem import mlem, osem

@@ -133,7 +133,10 @@ def estimate_noise_sigma(volume: np.ndarray) -> float:
     step = max(1, n // 4_000_000)
     d = np.empty(-(-n // step), np.float64)
     _x_differences(v, step, d)
-    return float(np.median(np.abs(d - np.median(d))) / (0.6745 * np.sqrt(2.0)))
+    # in place (the medians only reorder d): no temporaries beside d
+    d -= np.median(d, overwrite_input=True)
+    np.abs(d, out=d)
+    return float(np.median(d, overwrite_input=True) / (0.6745 * np.sqrt(2.0)))
 
 
 def tv(

@@ -66,6 +66,25 @@ def ge_case(scale: float):
     return geom, grid
 
 
+def _plan_of(method: str, geom, grid) -> str:
+    """The memory plan the method makes for this case with its defaults (as it says it)."""
+    try:
+        from recon.iterative import _memory
+        from recon.iterative._common import make_subsets
+        from recon.iterative.sart import default_subsets
+    except ImportError:  # a version without a memory plan
+        return "no plan"
+    n = geom.n_views
+    subsets = {"sart": n, "tv": n, "sirt": 1, "mlem": 1}.get(method, default_subsets(n))
+    return _memory.plan_memory(
+        grid_shape=grid.shape,
+        detector_shape=geom.detector_shape,
+        n_views=n,
+        subset_sizes=[len(v) for v in make_subsets(n, subsets)],
+        tv_iterations=10 if method == "tv" else None,
+    ).describe()
+
+
 def one(method: str, scale: float, iterations: int) -> dict:
     """Measure one method in this (fresh) process; return the figures."""
     from recon.iterative import METHODS
@@ -93,6 +112,7 @@ def one(method: str, scale: float, iterations: int) -> dict:
         if done % (total // iterations) == 0:
             stamps.append((time.perf_counter(), _cpu(), os.getloadavg()[0]))
 
+    plan = _plan_of(method, geom, grid)
     t0, c0 = time.perf_counter(), _cpu()
     x = func(y, geom, grid, projector=proj, iterations=iterations, progress=progress)
     t_total = time.perf_counter() - t0
@@ -126,6 +146,7 @@ def one(method: str, scale: float, iterations: int) -> dict:
         "fb_wall": fb_wall,
         "fb_cpu": fb_cpu,
         "fb_load": fb_load,
+        "plan": plan,
     }
 
 
@@ -152,7 +173,8 @@ def main(argv=None) -> int:
     )
     header = (
         f"{'method':8s} {'wall s/it':>9s} {'cpu/' + str(CORES):>7s} {'load':>5s} {'setup s':>8s} "
-        f"{'peak GB':>8s} {'FP+BP s':>8s} {'cpu/' + str(CORES):>7s} {'load':>5s} {'it/FPBP':>8s}  targets"
+        f"{'peak GB':>8s} {'FP+BP s':>8s} {'cpu/' + str(CORES):>7s} {'load':>5s} {'it/FPBP':>8s} {'cpu it/FPBP':>11s}"
+        "  targets"
     )
     printed = False
     failed = 0
@@ -174,14 +196,15 @@ def main(argv=None) -> int:
         ok_m = "met" if r["peak_gb"] <= TARGET_GB else "NOT met"
         print(
             f"{m:8s} {r['wall']:9.2f} {r['cpu']:7.2f} {r['load']:5.2f} {r['setup']:8.2f} {r['peak_gb']:8.2f} "
-            f"{r['fb_wall']:8.2f} {r['fb_cpu']:7.2f} {r['fb_load']:5.2f} {r['wall'] / r['fb_wall']:8.2f}  "
-            f"time {ok_t}, memory {ok_m}",
+            f"{r['fb_wall']:8.2f} {r['fb_cpu']:7.2f} {r['fb_load']:5.2f} {r['wall'] / r['fb_wall']:8.2f} "
+            f"{r['cpu'] / r['fb_cpu']:11.2f}  time {ok_t}, memory {ok_m}   [{r['plan']}]",
             flush=True,
         )
     print(
         "wall s/it: seconds per iteration (fastest after the first); setup: normalisations; peak GB: "
         "ru_maxrss of the method's process (1 GB = 1e9 bytes); FP+BP: one plain forward + back "
-        f"projection of all views in the same process; targets: <= {TARGET_S:g} s per iteration, "
+        "projection of all views in the same process; it/FPBP: wall ratio, cpu it/FPBP: CPU-time ratio "
+        f"(steadier on a busy machine); [plan]: the memory plan; targets: <= {TARGET_S:g} s per iteration, "
         f"<= {TARGET_GB:g} GB",
         flush=True,
     )
