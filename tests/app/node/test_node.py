@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import socket
 import ssl
 import subprocess
 
@@ -229,8 +230,13 @@ def test_a_pacs_that_is_down_delays_then_fails_the_job_and_retry_delivers_withou
     orthanc.clear()
     clock = Clock()
     root = tmp_path / "store"
-    down = _settings(orthanc, pacs=f"{orthanc.aet}@127.0.0.1:{free_port()}", max_attempts=2, backoff_s=30.0)
-    with Node(down, store_root=root, client=client, clock=clock) as node:
+    # a port held bound but not listening: connections are refused, and no other process
+    # (another test run) can take it over meanwhile, as it could a merely free port
+    blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    blocker.bind(("127.0.0.1", 0))
+    down_port = blocker.getsockname()[1]
+    down = _settings(orthanc, pacs=f"{orthanc.aet}@127.0.0.1:{down_port}", max_attempts=2, backoff_s=30.0)
+    with blocker, Node(down, store_root=root, client=client, clock=clock) as node:
         assert modality_send(node.port, [acquisitions["multi"]]) == [0]
         node.run_until_idle(timeout_s=120)
         with open_queue(root) as queue:
