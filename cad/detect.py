@@ -24,11 +24,16 @@ __all__ = ["detect", "shipped_manifests", "resolve_models"]
 
 
 def shipped_manifests() -> list[Path]:
-    """Manifests of the models shipped in ``resources/models`` (installed package data)."""
+    """Manifests of the models shipped in ``resources/models`` (installed package data): the
+    JSON files with a same-named ``.onnx`` beside them."""
     root = importlib.resources.files("crescent_resources") / "models"
     if not root.is_dir():
         return []
-    return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".json"))
+    names = {p.name for p in root.iterdir()}
+    # a manifest is a JSON file with an ONNX model of the same name beside it
+    return sorted(
+        Path(str(root / n)) for n in names if n.endswith(".json") and n[: -len(".json")] + ".onnx" in names
+    )
 
 
 def resolve_models(models) -> list[ModelManifest] | str:
