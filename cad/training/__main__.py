@@ -15,6 +15,7 @@ from cad.froc import froc, truth_from_json
 from cad.manifest import load_manifest
 from cad.training.data import RECIPE, SPLITS, make_case
 from cad.training.export import export_model
+from cad.training.nets import CalcPatchNet
 from cad.training.samples import CALC_INPUT, MASS_INPUT
 from cad.training.train import _log, build_samples, train_calc, train_mass
 
@@ -120,19 +121,26 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m cad.training", description=__doc__)
     p.add_argument("--out", type=Path, default=Path("resources/models"))
     p.add_argument("--cache", type=Path, default=Path("build/cad_training"))
-    p.add_argument("--n-train", type=int, default=60)
-    p.add_argument("--n-val", type=int, default=8)
-    p.add_argument("--n-test", type=int, default=30)
+    p.add_argument("--n-train", type=int, default=50)
+    p.add_argument("--n-val", type=int, default=6)
+    p.add_argument("--n-test", type=int, default=16)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--calc-epochs", type=int, default=8)
-    p.add_argument("--mass-epochs", type=int, default=30)
+    p.add_argument("--calc-epochs", type=int, default=6)
+    p.add_argument("--mass-epochs", type=int, default=20)
+    p.add_argument("--reuse-calc", action="store_true", help="reuse the calcification network saved in --cache")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     train = build_samples("train", args.n_train, args.cache)
     val = build_samples("val", args.n_val, args.cache)
-    calc = train_calc(train, val, epochs=args.calc_epochs)
-    torch.save(calc.state_dict(), args.cache / "calc_net.pt")
+    saved = args.cache / "calc_net.pt"
+    if args.reuse_calc and saved.is_file():
+        calc = CalcPatchNet(CALC_INPUT["channels"])
+        calc.load_state_dict(torch.load(saved))
+        calc.eval()
+    else:
+        calc = train_calc(train, val, epochs=args.calc_epochs)
+        torch.save(calc.state_dict(), saved)
     mass = train_mass(train, val, epochs=args.mass_epochs)
     torch.save(mass.state_dict(), args.cache / "mass_net.pt")
     cm, mm = _calc_manifest(), _mass_manifest()
