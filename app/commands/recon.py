@@ -186,7 +186,6 @@ def _write_npz(volume, path: Path) -> None:
 
 
 def run(args) -> int:
-    import numpy as np
 
     from app.errors import CrescentError, InputError
     from app.progress import TerminalProgress
@@ -240,8 +239,12 @@ def run(args) -> int:
             f"not enough memory for a {grid.shape[0]} x {grid.shape[1]} x {grid.shape[2]} volume; "
             "try --preview, larger --pixel-mm or --slice-mm"
         ) from None
-    if not np.all(np.isfinite(volume.data)):
-        raise CrescentError(f"{args.method}: the reconstruction contains non-finite values")
+    from app.dicom.writers.pixels import value_range
+
+    try:
+        value_range(volume.data)  # min/max propagate NaN and inf: no volume-sized temporary
+    except ValueError:
+        raise CrescentError(f"{args.method}: the reconstruction contains non-finite values") from None
     if out.suffix.lower() == ".npz":
         _write_npz(volume, out)
     else:

@@ -180,6 +180,20 @@ def action_specs() -> list[ActionSpec]:
     return specs
 
 
+def add_menu_actions(window, menu: QtWidgets.QMenu, specs: list[ActionSpec]) -> dict[str, QtGui.QAction]:
+    """QActions with shortcuts for ``specs``, added to ``menu`` and to ``window`` (by id)."""
+    actions = {}
+    for spec in specs:
+        act = QtGui.QAction(spec.text, window)
+        act.setObjectName(spec.id)
+        act.setShortcuts([QtGui.QKeySequence(s) for s in spec.shortcuts])
+        act.triggered.connect(lambda checked=False, fn=spec.fn: fn(window))
+        menu.addAction(act)
+        window.addAction(act)
+        actions[spec.id] = act
+    return actions
+
+
 def build_actions(window, specs: list[ActionSpec]) -> dict[str, QtGui.QAction]:
     """QActions with shortcuts on ``window``, grouped into its menu bar."""
     menus: dict[str, QtWidgets.QMenu] = {}
@@ -190,13 +204,7 @@ def build_actions(window, specs: list[ActionSpec]) -> dict[str, QtGui.QAction]:
         menu = menus.get(spec.menu)
         if menu is None:
             menu = menus[spec.menu] = window.menuBar().addMenu(spec.menu)
-        act = QtGui.QAction(spec.text, window)
-        act.setObjectName(spec.id)
-        act.setShortcuts([QtGui.QKeySequence(s) for s in spec.shortcuts])
-        act.triggered.connect(lambda checked=False, fn=spec.fn: fn(window))
-        menu.addAction(act)
-        window.addAction(act)
-        actions[spec.id] = act
+        actions.update(add_menu_actions(window, menu, [spec]))
     return actions
 
 

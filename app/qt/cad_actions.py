@@ -16,7 +16,7 @@ from PySide6 import QtCore, QtGui
 
 import app.render.cad_marks  # noqa: F401  (registers the CAD glyphs)
 from app.model.cad_marks import CadMarksController
-from app.qt.actions import ActionSpec
+from app.qt.actions import ActionSpec, add_menu_actions
 
 __all__ = ["QtCad", "install_cad", "cad_action_specs"]
 
@@ -67,16 +67,7 @@ class QtCad(QtCore.QObject):
     def _build_actions(self) -> dict[str, QtGui.QAction]:
         menu = self.window.menuBar().addMenu("CAD")
         menu.setObjectName("cad_menu")
-        out = {}
-        for spec in self.specs:
-            act = QtGui.QAction(spec.text, self.window)
-            act.setObjectName(spec.id)
-            act.setShortcuts([QtGui.QKeySequence(s) for s in spec.shortcuts])
-            act.triggered.connect(lambda checked=False, fn=spec.fn: fn(self.window))
-            menu.addAction(act)
-            self.window.addAction(act)
-            out[spec.id] = act
-        return out
+        return add_menu_actions(self.window, menu, self.specs)
 
     def _geometry(self, index: int):
         views = self.window.area.viewports

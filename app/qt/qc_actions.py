@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from app.qt.actions import ActionSpec
+from app.qt.actions import ActionSpec, add_menu_actions
 
 __all__ = ["QtQC", "install_qc", "qc_action_specs"]
 
@@ -56,16 +56,7 @@ class QtQC(QtCore.QObject):
     def _build_actions(self) -> dict[str, QtGui.QAction]:
         menu = self.window.menuBar().addMenu("QC")
         menu.setObjectName("qc_menu")
-        out = {}
-        for spec in self.specs:
-            act = QtGui.QAction(spec.text, self.window)
-            act.setObjectName(spec.id)
-            act.setShortcuts([QtGui.QKeySequence(s) for s in spec.shortcuts])
-            act.triggered.connect(lambda checked=False, fn=spec.fn: fn(self.window))
-            menu.addAction(act)
-            self.window.addAction(act)
-            out[spec.id] = act
-        return out
+        return add_menu_actions(self.window, menu, self.specs)
 
     def _dialogs_allowed(self) -> bool:
         return not QtWidgets.QApplication.instance().property("crescent_no_dialogs")
