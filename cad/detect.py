@@ -31,9 +31,7 @@ def shipped_manifests() -> list[Path]:
         return []
     names = {p.name for p in root.iterdir()}
     # a manifest is a JSON file with an ONNX model of the same name beside it
-    return sorted(
-        Path(str(root / n)) for n in names if n.endswith(".json") and n[: -len(".json")] + ".onnx" in names
-    )
+    return sorted(Path(str(root / n)) for n in names if n.endswith(".json") and n[: -len(".json")] + ".onnx" in names)
 
 
 def resolve_models(models) -> list[ModelManifest] | str:
@@ -57,7 +55,9 @@ def resolve_models(models) -> list[ModelManifest] | str:
 def _calcifications(volume: Volume, manifest: ModelManifest, model: OnnxModel) -> list[Finding]:
     d = manifest.detector
     slabs, mg = to_model_grid(volume, slab_mm=manifest.slab_mm, pixel_mm=manifest.pixel_mm)
-    norm = normalise(slabs, pixel_mm=manifest.pixel_mm, method=manifest.normalisation)
+    norm = normalise(
+        slabs, pixel_mm=manifest.pixel_mm, method=manifest.normalisation, background_mm=manifest.background_mm
+    )
     idx, _ = calcification_candidates(
         norm,
         pixel_mm=manifest.pixel_mm,
@@ -86,7 +86,9 @@ def _calcifications(volume: Volume, manifest: ModelManifest, model: OnnxModel) -
 def _masses(volume: Volume, manifest: ModelManifest, model: OnnxModel) -> list[Finding]:
     d = manifest.detector
     slabs, mg = to_model_grid(volume, slab_mm=manifest.slab_mm, pixel_mm=manifest.pixel_mm)
-    norm = normalise(slabs, pixel_mm=manifest.pixel_mm, method=manifest.normalisation)
+    norm = normalise(
+        slabs, pixel_mm=manifest.pixel_mm, method=manifest.normalisation, background_mm=manifest.background_mm
+    )
     mult = int(d.get("size_multiple", 8))
     h, w = norm.shape[1:]
     ph, pw = (-h) % mult, (-w) % mult

@@ -8,7 +8,7 @@ A manifest (``<name>.json``) holds::
       "file": "calc.onnx", "sha256": "<hex digest of the .onnx file>", "opset": 17,
       "input":  {"name": "input", "kind": "patch" | "image", "channels": 3,
                  "slab_mm": 1.0, "pixel_mm": 0.1, "size": 32,
-                 "normalisation": "highpass_zscore"},
+                 "normalisation": "highpass_zscore", "background_mm": 2.0},
       "output": {"name": "output", "kind": "probability" | "heatmap",
                  "classes": ["calcification"]},
       "detector": {...},               # task-specific post-processing settings
@@ -18,7 +18,9 @@ A manifest (``<name>.json``) holds::
 ``input.kind`` "patch": the model scores (N, channels, size, size) patches centred on
 candidates; "image": a fully convolutional model maps (N, channels, H, W) to a heatmap of the
 same size. ``channels`` neighbouring slabs of ``slab_mm`` each are stacked, the centre one
-being the slab scored; images are resampled to ``pixel_mm`` first.
+being the slab scored; images are resampled to ``pixel_mm`` first. ``background_mm``
+(optional, default 2) is the sigma of the background that the normalisation removes
+(:func:`cad.volume_prep.normalise`).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class ModelManifest:
     detector: dict = field(default_factory=dict)
     card: Path | None = None
     manifest_path: Path | None = None
+    background_mm: float = 2.0
 
     @property
     def model_ref(self) -> str:
@@ -158,11 +161,14 @@ def load_manifest(path, *, check_hash: bool = True) -> ModelManifest:
         detector=obj.get("detector", {}) or {},
         card=(path.parent / card) if card else None,
         manifest_path=path,
+        background_mm=_get(inp, "background_mm", float, path, default=2.0),
     )
     if manifest.channels < 1 or manifest.channels % 2 == 0:
         raise ModelError(f"{path}: input channels must be odd and >= 1, got {manifest.channels}")
     if manifest.slab_mm <= 0 or manifest.pixel_mm <= 0:
         raise ModelError(f"{path}: input slab_mm and pixel_mm must be > 0")
+    if manifest.background_mm <= 0:
+        raise ModelError(f"{path}: input background_mm must be > 0, got {manifest.background_mm}")
     if input_kind == "patch" and manifest.size < 4:
         raise ModelError(f"{path}: a patch model needs input size >= 4, got {manifest.size}")
     return manifest

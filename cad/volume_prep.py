@@ -73,19 +73,25 @@ def to_model_grid(volume: Volume, *, slab_mm: float, pixel_mm: float) -> tuple[n
     return np.ascontiguousarray(slabs, dtype=np.float32), grid
 
 
-def normalise(slabs: np.ndarray, *, pixel_mm: float, method: str = "highpass_zscore") -> np.ndarray:
+def normalise(
+    slabs: np.ndarray, *, pixel_mm: float, method: str = "highpass_zscore", background_mm: float = 2.0
+) -> np.ndarray:
     """Remove the slowly varying background of each slab and scale by the volume's noise.
 
-    ``highpass_zscore``: subtract a Gaussian-smoothed copy (sigma 2 mm, edges extended) per
-    slab, then divide by a robust standard deviation (1.4826 MAD) of the result over the whole
+    ``highpass_zscore``: subtract a Gaussian-smoothed copy (sigma ``background_mm``, edges
+    extended) per slab, then divide by a robust standard deviation (1.4826 MAD) of the result over the whole
     volume, so that values are comparable across systems, doses and reconstruction methods.
     The background is computed by :func:`cad._filters.smooth_background` (exact for narrow
     kernels; for wide ones block-averaged, filtered and interpolated back, within 0.5 % of
-    the noise inside the image and 5 % near its border).
+    the noise inside the image and 5 % near its border). The calcification model uses 2 mm,
+    which keeps sub-millimetre detail; the mass model a wider background, which keeps the
+    interior of a mass instead of only its rim.
     """
     if method != "highpass_zscore":
         raise ValueError(f"normalise: unknown method {method!r}")
-    sigma = 2.0 / pixel_mm
+    if not background_mm > 0:
+        raise ValueError(f"normalise: background_mm must be > 0, got {background_mm}")
+    sigma = background_mm / pixel_mm
     out = np.empty_like(slabs, dtype=np.float32)
     for k in range(slabs.shape[0]):
         out[k] = slabs[k] - smooth_background(slabs[k], sigma)

@@ -13,19 +13,20 @@ from cad.classical import detect_classical
 from cad.detect import detect
 from cad.froc import froc, truth_from_json
 from cad.manifest import load_manifest
-from cad.training.data import RECIPE, SPLITS, make_case
+from cad.training.data import MASS_RECIPE, RECIPE, SPLITS, make_case
 from cad.training.export import export_model
 from cad.training.nets import CalcPatchNet
 from cad.training.samples import CALC_INPUT, MASS_INPUT
-from cad.training.train import _log, build_samples, train_calc, train_mass
+from cad.training.train import _log, build_samples, load_mass_cases, train_calc, train_mass
 
-VERSION = "1.0.0"
+CALC_VERSION = "1.0.0"
+MASS_VERSION = "2.0.0"
 
 
 def _calc_manifest() -> dict:
     return {
         "id": "crescent-calc",
-        "version": VERSION,
+        "version": CALC_VERSION,
         "task": "calcification",
         "input": {
             "name": "input",
@@ -50,7 +51,7 @@ def _calc_manifest() -> dict:
 def _mass_manifest() -> dict:
     return {
         "id": "crescent-mass",
-        "version": VERSION,
+        "version": MASS_VERSION,
         "task": "mass",
         "input": {
             "name": "input",
@@ -59,6 +60,7 @@ def _mass_manifest() -> dict:
             "slab_mm": MASS_INPUT["slab_mm"],
             "pixel_mm": MASS_INPUT["pixel_mm"],
             "normalisation": "highpass_zscore",
+            "background_mm": MASS_INPUT["background_mm"],
         },
         "output": {"name": "output", "kind": "heatmap", "classes": ["mass"]},
         "detector": {"min_probability": 0.1, "peak_inplane_mm": 6.0, "nms_inplane_mm": 8.0, "nms_depth_mm": 12.0},
@@ -99,9 +101,7 @@ Entirely synthetic, made by `python -m cad.training` from Crescent's own phantom
 `recon.phantoms.breast_phantom` (outline, skin, 1/f^3 fibroglandular texture, masses of four shapes,
 calcification clusters and single calcifications), `recon.simulate.simulate_acquisition` (independent
 ray-marched and analytic projection, Poisson and electronic noise) and FBP (`recon.reconstruct`, 1 mm slices).
-Recipe (`cad/training/data.py`): {json.dumps(RECIPE)}.
-Training cases: seeds {SPLITS["train"].start}..{SPLITS["train"].start + args.n_train - 1};
-validation: {SPLITS["val"].start}..{SPLITS["val"].start + args.n_val - 1}.
+{_training_cases(manifest, args)}
 Build time on this machine: {seconds / 60:.1f} min.
 
 ## Evaluation (held-out synthetic test set)
@@ -117,6 +117,19 @@ Trained and tested on synthetic data only: no clinical validation. Not a medical
 """
 
 
+def _training_cases(manifest: dict, args) -> str:
+    train = f"seeds {SPLITS['train'].start}..{SPLITS['train'].start + args.n_train - 1} of the recipe"
+    text = f"Recipe (`cad/training/data.py`): {json.dumps(RECIPE)}.\nTraining cases: {train}"
+    if manifest["task"] == "mass":
+        extra = SPLITS["mass_train"].start
+        text += (
+            f", and seeds {extra}..{extra + args.n_mass_train - 1} of the same recipe with 1-3 masses per case "
+            f"(`MASS_RECIPE`, n_masses {list(MASS_RECIPE['n_masses'])}); trained on random 64x64 crops "
+            f"(a third about a mass) for {args.mass_steps} steps of {args.mass_batch}, CenterNet focal loss"
+        )
+    return text + f".\nValidation: seeds {SPLITS['val'].start}..{SPLITS['val'].start + args.n_val - 1}."
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m cad.training", description=__doc__)
     p.add_argument("--out", type=Path, default=Path("resources/models"))
@@ -126,7 +139,9 @@ def main(argv=None) -> int:
     p.add_argument("--n-test", type=int, default=16)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--calc-epochs", type=int, default=6)
-    p.add_argument("--mass-epochs", type=int, default=20)
+    p.add_argument("--n-mass-train", type=int, default=200, help="extra cases with 1-3 masses each")
+    p.add_argument("--mass-steps", type=int, default=3000)
+    p.add_argument("--mass-batch", type=int, default=24)
     p.add_argument("--reuse-calc", action="store_true", help="reuse the calcification network saved in --cache")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -141,7 +156,8 @@ def main(argv=None) -> int:
     else:
         calc = train_calc(train, val, epochs=args.calc_epochs)
         torch.save(calc.state_dict(), saved)
-    mass = train_mass(train, val, epochs=args.mass_epochs)
+    mass_train = build_samples("mass_train", args.n_mass_train, args.cache, calc=False)
+    mass = train_mass(load_mass_cases(train + mass_train), steps=args.mass_steps, batch=args.mass_batch)
     torch.save(mass.state_dict(), args.cache / "mass_net.pt")
     cm, mm = _calc_manifest(), _mass_manifest()
     calc_path = export_model(

@@ -18,9 +18,14 @@ from recon.reconstruct import reconstruct
 from recon.simulate import simulate_acquisition, to_line_integrals
 from recon.types import Volume, VolumeGrid
 
-__all__ = ["SPLITS", "RECIPE", "Case", "make_case"]
+__all__ = ["SPLITS", "RECIPE", "MASS_RECIPE", "Case", "make_case"]
 
-SPLITS = {"train": range(1000, 1999), "val": range(2000, 2999), "test": range(9000, 9999)}
+SPLITS = {
+    "train": range(1000, 1999),
+    "val": range(2000, 2999),
+    "mass_train": range(3000, 3999),
+    "test": range(9000, 9999),
+}
 
 RECIPE = {
     "systems": ("ge-essential", "hologic-dimensions", "siemens-mammomat", "victre"),
@@ -38,6 +43,11 @@ RECIPE = {
     "cluster_radius_mm": (2.0, 5.0),
     "slice_mm": 1.0,
 }
+
+MASS_RECIPE = {**RECIPE, "n_masses": (1, 3)}
+"""The recipe of the extra cases that train the mass network (``mass_train`` split): one to
+three masses per case, so that the rarer lesion gets more examples; everything else as
+:data:`RECIPE`."""
 
 
 @dataclass(frozen=True)
@@ -60,10 +70,10 @@ def _detector_for(system: str, depth: float, width: float, top: float):
     return preset_geometry(system, detector_shape=(rows, cols))
 
 
-def make_case(seed: int, *, progress=None) -> Case:
-    """Draw a case from :data:`RECIPE` with ``seed`` and reconstruct it with FBP."""
+def make_case(seed: int, *, recipe: dict | None = None, progress=None) -> Case:
+    """Draw a case from ``recipe`` (default :data:`RECIPE`) with ``seed`` and reconstruct it with FBP."""
     rng = np.random.default_rng(seed)
-    r = RECIPE
+    r = RECIPE if recipe is None else recipe
     system = str(rng.choice(r["systems"], p=r["system_weights"]))
     params = {
         "system": system,

@@ -1,6 +1,12 @@
-"""Training samples from a case: calcification candidate patches and mass heatmap targets."""
+"""Training samples from a case: calcification candidate patches; mass slabs, heatmaps and crops.
+
+Numpy only (no torch), so that what the networks learn from can be tested without the
+``train`` extra.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -8,10 +14,22 @@ from cad.candidates import calcification_candidates
 from cad.volume_prep import extract_patches, normalise, stack_channels, to_model_grid
 from recon.types import Volume
 
-__all__ = ["CALC_INPUT", "MASS_INPUT", "true_calcifications", "calc_samples", "mass_samples"]
+__all__ = [
+    "CALC_INPUT",
+    "MASS_INPUT",
+    "true_calcifications",
+    "calc_samples",
+    "MassCase",
+    "mass_case",
+    "mass_targets",
+    "MassCropSampler",
+]
 
 CALC_INPUT = {"channels": 3, "slab_mm": 1.0, "pixel_mm": 0.1, "size": 16, "candidate_threshold": 4.0}
-MASS_INPUT = {"channels": 3, "slab_mm": 2.0, "pixel_mm": 0.8}
+MASS_INPUT = {"channels": 5, "slab_mm": 2.0, "pixel_mm": 0.8, "background_mm": 8.0}
+"""The mass network's input: 5 slabs of 2 mm (10 mm of depth), 0.8 mm pixels, a background of
+sigma 8 mm removed (a mass is 5-14 mm across: the 2 mm background of the calcification model
+leaves only its rim)."""
 
 
 def true_calcifications(truth: dict) -> np.ndarray:
@@ -48,29 +66,94 @@ def calc_samples(volume: Volume, truth: dict, *, max_candidates: int = 3000, inp
     return patches, labels
 
 
-def mass_samples(volume: Volume, truth: dict):
-    """Slab stacks (S, C, H, W) and target heatmaps (S, 1, H, W) for the mass network.
+@dataclass(frozen=True)
+class MassCase:
+    """One case on the mass model's grid.
 
-    The target of a mass is a Gaussian about its centre, sigma = a quarter of its size
-    in-plane, weighted in depth by a Gaussian of sigma max(size / 2, 2 mm); overlapping
-    masses take the maximum.
+    Attributes
+    ----------
+    slabs : float32 (S, H, W)
+        Normalised slabs.
+    masses : float64 (M, 4)
+        Per mass: slab, row, column (model-grid indices, fractional) and size in mm.
     """
-    slabs, mg = to_model_grid(volume, slab_mm=MASS_INPUT["slab_mm"], pixel_mm=MASS_INPUT["pixel_mm"])
-    norm = normalise(slabs, pixel_mm=MASS_INPUT["pixel_mm"])
-    ns, h, w = norm.shape
-    x = np.stack([stack_channels(norm, k, MASS_INPUT["channels"]) for k in range(ns)])
-    target = np.zeros((ns, 1, h, w), np.float32)
-    rows, cols = np.arange(h), np.arange(w)
+
+    slabs: np.ndarray
+    masses: np.ndarray
+
+
+def mass_case(volume: Volume, truth: dict, spec: dict = MASS_INPUT) -> MassCase:
+    """The model-grid slabs of ``volume`` and the positions of its masses (and distortions)."""
+    slabs, mg = to_model_grid(volume, slab_mm=spec["slab_mm"], pixel_mm=spec["pixel_mm"])
+    norm = normalise(slabs, pixel_mm=spec["pixel_mm"], background_mm=spec["background_mm"])
+    rows = []
     for les in truth.get("lesions", []):
-        if les["kind"] not in ("mass", "architectural_distortion"):
-            continue
-        vi = volume.grid.mm_to_index(np.asarray(les["center_mm"], float))
-        k, r, c = mg.to_model_index(vi)
-        size = float(les["size_mm"])
-        sig = max(size / 4.0, 1.5) / MASS_INPUT["pixel_mm"]
-        sig_z = max(size / 2.0, 2.0) / MASS_INPUT["slab_mm"]
-        g2 = np.exp(-((rows[:, None] - r) ** 2 + (cols[None, :] - c) ** 2) / (2 * sig**2))
-        for s in range(ns):
-            wz = np.exp(-((s - k) ** 2) / (2 * sig_z**2))
-            np.maximum(target[s, 0], (wz * g2).astype(np.float32), out=target[s, 0])
-    return x, target
+        if les["kind"] in ("mass", "architectural_distortion"):
+            k, r, c = mg.to_model_index(volume.grid.mm_to_index(np.asarray(les["center_mm"], float)))
+            rows.append((k, r, c, float(les["size_mm"])))
+    return MassCase(norm, np.asarray(rows, dtype=np.float64).reshape(-1, 4))
+
+
+def mass_targets(case: MassCase, spec: dict = MASS_INPUT) -> np.ndarray:
+    """Centre heatmap (S, H, W): per mass a Gaussian of in-plane sigma max(size / 4, 1.5 mm)
+    and depth sigma max(size / 2, 2 mm), peak 1; overlapping masses take the maximum."""
+    ns, h, w = case.slabs.shape
+    t = np.zeros((ns, h, w), np.float32)
+    rr, cc, ss = np.arange(h)[:, None], np.arange(w)[None, :], np.arange(ns)
+    for k, r, c, size in case.masses:
+        sig = max(size / 4.0, 1.5) / spec["pixel_mm"]
+        sig_z = max(size / 2.0, 2.0) / spec["slab_mm"]
+        g2 = np.exp(-((rr - r) ** 2 + (cc - c) ** 2) / (2 * sig**2))
+        wz = np.exp(-((ss - k) ** 2) / (2 * sig_z**2))
+        np.maximum(t, (wz[:, None, None] * g2[None]).astype(np.float32), out=t)
+    return t
+
+
+class MassCropSampler:
+    """Random (channels, size, size) crops of the cases' slabs with their target heatmaps.
+
+    ``batch(n, positive_fraction)`` draws ``positive_fraction`` of the crops about a mass (in
+    its slab or one either side, the mass anywhere in the middle two thirds of the crop) and
+    the rest anywhere, then turns the whole batch by one of the 8 flips/rotations. Slabs are
+    zero-padded by half a crop, as the detector pads images.
+    """
+
+    def __init__(self, cases: list[MassCase], *, spec: dict = MASS_INPUT, size: int = 64, rng=None):
+        rng = np.random.default_rng(rng)
+        self.spec, self.size, self.rng, self.pad = spec, size, rng, size // 2
+        p = self.pad
+        self.x = [np.pad(c.slabs, ((0, 0), (p, p), (p, p))) for c in cases]
+        self.t = [np.pad(mass_targets(c, spec), ((0, 0), (p, p), (p, p))) for c in cases]
+        self.masses = [(i, m) for i, c in enumerate(cases) for m in c.masses]
+
+    def crop(self, i: int, k: int, r0: int, c0: int):
+        s = self.size
+        x = stack_channels(self.x[i], k, self.spec["channels"])[:, r0 : r0 + s, c0 : c0 + s]
+        return x, self.t[i][k, r0 : r0 + s, c0 : c0 + s]
+
+    def positive(self):
+        i, (k, r, c, _) = self.masses[self.rng.integers(len(self.masses))]
+        ns = self.x[i].shape[0]
+        k = int(np.clip(round(k) + self.rng.integers(-1, 2), 0, ns - 1))
+        h, w = self.x[i].shape[1:]
+        shift = self.rng.integers(-self.size // 3, self.size // 3 + 1, 2)
+        r0 = int(np.clip(round(r) + self.pad - self.size // 2 + shift[0], 0, h - self.size))
+        c0 = int(np.clip(round(c) + self.pad - self.size // 2 + shift[1], 0, w - self.size))
+        return self.crop(i, k, r0, c0)
+
+    def anywhere(self):
+        i = int(self.rng.integers(len(self.x)))
+        ns, h, w = self.x[i].shape
+        k, r0, c0 = (int(self.rng.integers(m)) for m in (ns, h - self.size + 1, w - self.size + 1))
+        return self.crop(i, k, r0, c0)
+
+    def batch(self, n: int, positive_fraction: float):
+        npos = int(round(n * positive_fraction)) if self.masses else 0
+        items = [self.positive() for _ in range(npos)] + [self.anywhere() for _ in range(n - npos)]
+        x = np.stack([a for a, _ in items])
+        t = np.stack([b for _, b in items])[:, None]
+        k = int(self.rng.integers(8))
+        x, t = np.rot90(x, k % 4, axes=(-2, -1)), np.rot90(t, k % 4, axes=(-2, -1))
+        if k >= 4:
+            x, t = x[..., ::-1], t[..., ::-1]
+        return np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(t, dtype=np.float32)

@@ -1,4 +1,11 @@
-"""Generate the data set, train both networks, export them, and evaluate on held-out cases."""
+"""Generate the data set and train both networks.
+
+The mass network learns from random crops, a third of them centred near a mass, and their
+flips/rotations (:class:`cad.training.samples.MassCropSampler`): whole-slab batches, where
+mass pixels are a thousandth of the image, taught the first model a near-constant map. Its
+loss is the penalty-reduced focal loss of CenterNet (Zhou et al., "Objects as Points", 2019)
+against Gaussian centre heatmaps.
+"""
 
 from __future__ import annotations
 
@@ -10,36 +17,70 @@ import numpy as np
 import torch
 from torch import nn
 
-from cad.training.data import SPLITS, make_case
+from cad.training.data import MASS_RECIPE, RECIPE, SPLITS, make_case
 from cad.training.nets import CalcPatchNet, MassHeatNet
-from cad.training.samples import CALC_INPUT, MASS_INPUT, calc_samples, mass_samples
+from cad.training.samples import (
+    CALC_INPUT,
+    MASS_INPUT,
+    MassCase,
+    MassCropSampler,
+    calc_samples,
+    mass_case,
+)
 
-__all__ = ["build_samples", "train_calc", "train_mass"]
+__all__ = ["build_samples", "load_mass_cases", "train_calc", "train_mass", "focal_loss"]
 
 
 def _log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def build_samples(split: str, n: int, cache: Path) -> list[Path]:
-    """Make (or reuse from ``cache``) the sample files of the first ``n`` cases of a split."""
+def _fresh(path: Path, calc: bool) -> bool:
+    """Whether a cached sample file has what is asked for, made with today's mass input spec."""
+    if not path.exists():
+        return False
+    with np.load(path) as d:
+        if calc and "calc_x" not in d.files:
+            return False
+        return "mass_spec" in d.files and json.loads(str(d["mass_spec"])) == MASS_INPUT
+
+
+def build_samples(split: str, n: int, cache: Path, *, calc: bool = True) -> list[Path]:
+    """Make (or reuse from ``cache``) the sample files of the first ``n`` cases of a split.
+
+    Each file holds the mass network's slabs and mass positions (:func:`mass_case`) and, when
+    ``calc``, the calcification candidate patches and labels. The ``mass_train`` split is drawn
+    from :data:`MASS_RECIPE`, the others from :data:`RECIPE`.
+    """
     cache.mkdir(parents=True, exist_ok=True)
+    recipe = MASS_RECIPE if split == "mass_train" else RECIPE
     out = []
     for seed in list(SPLITS[split])[:n]:
         path = cache / f"{split}_{seed}.npz"
-        if not path.exists():
+        if not _fresh(path, calc):
             t0 = time.perf_counter()
-            case = make_case(seed)
-            cp, cl = calc_samples(case.volume, case.truth)
-            mx, mt = mass_samples(case.volume, case.truth)
+            case = make_case(seed, recipe=recipe)
+            mc = mass_case(case.volume, case.truth)
+            arrays = {"mass_slabs": mc.slabs, "mass_masses": mc.masses, "mass_spec": json.dumps(MASS_INPUT)}
+            if calc:
+                arrays["calc_x"], arrays["calc_y"] = calc_samples(case.volume, case.truth)
             tmp = path.with_suffix(".tmp.npz")
-            np.savez_compressed(tmp, calc_x=cp, calc_y=cl, mass_x=mx, mass_t=mt, params=json.dumps(case.params))
+            np.savez_compressed(tmp, params=json.dumps(case.params), **arrays)
             tmp.rename(path)
             _log(
-                f"{split} case {seed}: {case.params['system']} {case.volume.data.shape} "
-                f"{int(cl.sum())}/{len(cl)} calc candidates positive, {time.perf_counter() - t0:.1f} s"
+                f"{split} case {seed}: {case.params['system']} {case.volume.data.shape}, "
+                f"{len(mc.masses)} masses, {time.perf_counter() - t0:.1f} s"
             )
         out.append(path)
+    return out
+
+
+def load_mass_cases(files: list[Path]) -> list[MassCase]:
+    """The :class:`MassCase` of each sample file."""
+    out = []
+    for f in files:
+        with np.load(f) as d:
+            out.append(MassCase(d["mass_slabs"], d["mass_masses"]))
     return out
 
 
@@ -99,36 +140,49 @@ def _calc_val(net, files) -> str:
     return f"| val: sensitivity {tp:.3f} at candidate FP rate {fp:.4f}"
 
 
-def train_mass(files: list[Path], val_files: list[Path], *, epochs: int = 30, seed: int = 0) -> MassHeatNet:
-    """Train the mass heatmap network (focal-weighted BCE against Gaussian targets)."""
+def focal_loss(logits: torch.Tensor, target: torch.Tensor, *, peak: float = 0.9) -> torch.Tensor:
+    """CenterNet's penalty-reduced focal loss; pixels with target >= ``peak`` are positives."""
+    pos = (target >= peak).float()
+    logp = nn.functional.logsigmoid(logits)
+    log1mp = nn.functional.logsigmoid(-logits)
+    p = torch.exp(logp)
+    pos_loss = -((1 - p) ** 2 * logp * pos).sum()
+    neg_loss = -((1 - target) ** 4 * p**2 * log1mp * (1 - pos)).sum()
+    return (pos_loss + neg_loss) / pos.sum().clamp(min=1.0)
+
+
+def train_mass(
+    cases: list[MassCase],
+    *,
+    spec: dict = MASS_INPUT,
+    steps: int = 3000,
+    batch: int = 24,
+    crop: int = 64,
+    positive_fraction: float = 1 / 3,
+    lr: float = 2e-3,
+    width: int = 16,
+    seed: int = 0,
+    log_every: int = 200,
+) -> MassHeatNet:
+    """Train the mass heatmap network on random crops of ``cases`` (Adam, cosine schedule)."""
     torch.manual_seed(seed)
-    data = [(torch.from_numpy(np.load(f)["mass_x"]), torch.from_numpy(np.load(f)["mass_t"])) for f in files]
-    net = MassHeatNet(MASS_INPUT["channels"])
-    opt = torch.optim.Adam(net.parameters(), lr=2e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * len(data))
-    g = torch.Generator().manual_seed(seed)
-    for ep in range(epochs):
-        net.train()
-        total = 0.0
-        for i in torch.randperm(len(data), generator=g).tolist():
-            x, t = data[i]
-            h, w = x.shape[-2:]
-            ph, pw = (-h) % 8, (-w) % 8
-            x = nn.functional.pad(x, (0, pw, 0, ph))
-            t = nn.functional.pad(t, (0, pw, 0, ph))
-            k = int(torch.randint(8, (1,), generator=g))
-            if k % 2 == 1 and h != w:  # rot90 changes the shape: use flips only then
-                k -= 1
-            x, t = _dihedral(x, k), _dihedral(t, k)
-            z = net(x, logits=True)
-            p = torch.sigmoid(z)
-            bce = nn.functional.binary_cross_entropy_with_logits(z, t, reduction="none")
-            weight = (1 + 20 * t) * (torch.abs(t - p) ** 2 + 0.05)
-            loss = (weight * bce).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss)
-        _log(f"mass epoch {ep + 1}/{epochs}: loss {total / len(data):.5f}")
+    sampler = MassCropSampler(cases, spec=spec, size=crop, rng=seed)
+    net = MassHeatNet(spec["channels"], width=width)
+    with torch.no_grad():
+        net.out.bias.fill_(-2.19)  # start at p = 0.1 (CenterNet's prior)
+    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    net.train()
+    total, t0 = 0.0, time.perf_counter()
+    for step in range(1, steps + 1):
+        x, t = (torch.from_numpy(a) for a in sampler.batch(batch, positive_fraction))
+        loss = focal_loss(net(x, logits=True), t)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        total += loss.item()
+        if step % log_every == 0:
+            _log(f"mass step {step}/{steps}: loss {total / log_every:.4f} ({time.perf_counter() - t0:.0f} s)")
+            total = 0.0
     return net.eval()

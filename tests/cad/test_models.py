@@ -82,3 +82,13 @@ def test_onnx_model_scores_a_speck_higher_than_flat(speck):
     out = model.run(np.concatenate([flat, spot]))
     assert out.shape == (2, 1)
     assert out[1, 0] > 0.9 > 0.1 > out[0, 0]
+
+
+def test_manifest_background_defaults_to_2mm_and_must_be_positive(tmp_path):
+    onnx_path = speck_patch_model(tmp_path / "m.onnx")
+    assert load_manifest(write_manifest(onnx_path)).background_mm == 2.0
+    assert load_manifest(write_manifest(onnx_path, input={"background_mm": 8})).background_mm == 8.0
+    with pytest.raises(ModelError, match="background_mm must be > 0"):
+        load_manifest(write_manifest(onnx_path, input={"background_mm": 0.0}))
+    with pytest.raises(ModelError, match="'background_mm' must be float"):
+        load_manifest(write_manifest(onnx_path, input={"background_mm": "wide"}))
