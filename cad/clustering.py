@@ -14,7 +14,7 @@ def cluster_calcifications(
     calcs: list[Finding],
     *,
     link_mm: float = 5.0,
-    depth_scale: float = 0.5,
+    depth_scale: float = 1.0,
     min_members: int = 3,
     max_extent_mm: float = 20.0,
     model: str,
@@ -22,7 +22,11 @@ def cluster_calcifications(
     """Group calcifications into clusters by single linkage.
 
     Two calcifications are linked when their distance is at most ``link_mm``, with the
-    depth difference multiplied by ``depth_scale`` (DBT localises poorly in depth). A
+    depth difference multiplied by ``depth_scale``. A calcification is also found, weaker,
+    in slices above and below its focus, so shrinking depth differences (0.5 was tried)
+    chains those echoes of neighbouring calcifications and false candidates into one long
+    group whose centre drifts off the true cluster: on 40 validation cases (seeds
+    2000-2039) 0.5 localised 37 of 42 clusters, 1.0 localised 40 with fewer marks. A
     group of at least ``min_members`` calcifications spanning at most ``max_extent_mm``
     in-plane (BI-RADS: grouped calcifications lie within 1-2 cm) becomes a cluster.
 

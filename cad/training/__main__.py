@@ -43,6 +43,7 @@ def _calc_manifest() -> dict:
             "max_candidates": 3000,
             "min_probability": 0.5,
             "cluster_link_mm": 5.0,
+            "cluster_depth_scale": 1.0,
             "cluster_min_members": 3,
         },
     }
