@@ -164,7 +164,7 @@ def train_mass(
     seed: int = 0,
     log_every: int = 200,
 ) -> MassHeatNet:
-    """Train the mass heatmap network on random crops of ``cases`` (Adam, cosine schedule)."""
+    """Train the mass heatmap network on random crops of ``cases`` (Adam, one-cycle schedule)."""
     torch.manual_seed(seed)
     sampler = MassCropSampler(cases, spec=spec, size=crop, rng=seed)
     net = MassHeatNet(spec["channels"], width=width)
