@@ -17,6 +17,7 @@ def cluster_calcifications(
     depth_scale: float = 1.0,
     min_members: int = 3,
     max_extent_mm: float = 20.0,
+    evidence_scale: float = 2.5,
     model: str,
 ) -> list[Finding]:
     """Group calcifications into clusters by single linkage.
@@ -30,9 +31,12 @@ def cluster_calcifications(
     group of at least ``min_members`` calcifications spanning at most ``max_extent_mm``
     in-plane (BI-RADS: grouped calcifications lie within 1-2 cm) becomes a cluster.
 
-    The cluster's score combines its members: one minus the product of
-    (1 - p_i) over the three strongest members (p_i = score / 100), so that several
-    probable calcifications make a more certain cluster than one.
+    The cluster's score grows with the evidence, the sum of its members' probabilities
+    (p_i = score / 100): ``100 * (1 - exp(-sum(p_i) / evidence_scale))``. With the default
+    2.5, two certain calcifications score 55, three 70, five 86, eight 96, so that small
+    groups can be shown (``min_members`` 2) but rank below larger ones. The first rule, one
+    minus the product of (1 - p_i) over the three strongest members, saturated at 100 for
+    every cluster, so the FROC curve was flat and the case score could not triage.
 
     Parameters
     ----------
@@ -62,8 +66,8 @@ def cluster_calcifications(
         if np.max(hi[:2] - lo[:2]) > max_extent_mm:
             continue
         idx = np.array([m.center_index for m in members])
-        probs = np.sort(np.array([m.score for m in members]) / 100.0)[::-1][:3]
-        score = 100.0 * (1.0 - np.prod(1.0 - probs))
+        evidence = sum(m.score for m in members) / 100.0
+        score = 100.0 * (1.0 - np.exp(-evidence / evidence_scale))
         # focal slice: where the strongest member is in focus; centre in-plane: the mean
         best = max(members, key=lambda m: m.score)
         center_idx = (best.center_index[0], float(idx[:, 1].mean()), float(idx[:, 2].mean()))

@@ -166,6 +166,7 @@ def detect(
                 link_mm=float(d.get("cluster_link_mm", 5.0)),
                 depth_scale=float(d.get("cluster_depth_scale", 1.0)),
                 min_members=int(d.get("cluster_min_members", 3)),
+                evidence_scale=float(d.get("cluster_evidence_scale", 2.5)),
                 model=manifest.model_ref,
             )
         else:

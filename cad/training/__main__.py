@@ -19,7 +19,7 @@ from cad.training.nets import CalcPatchNet
 from cad.training.samples import CALC_INPUT, MASS_INPUT
 from cad.training.train import _log, build_samples, load_mass_cases, train_calc, train_mass
 
-CALC_VERSION = "1.0.0"
+CALC_VERSION = "1.1.0"
 MASS_VERSION = "2.0.0"
 
 
@@ -44,7 +44,8 @@ def _calc_manifest() -> dict:
             "min_probability": 0.5,
             "cluster_link_mm": 5.0,
             "cluster_depth_scale": 1.0,
-            "cluster_min_members": 3,
+            "cluster_min_members": 2,
+            "cluster_evidence_scale": 2.5,
         },
     }
 
@@ -125,7 +126,7 @@ def _training_cases(manifest: dict, args) -> str:
         extra = SPLITS["mass_train"].start
         text += (
             f", and seeds {extra}..{extra + args.n_mass_train - 1} of the same recipe with 1-3 masses per case "
-            f"(`MASS_RECIPE`, n_masses {list(MASS_RECIPE['n_masses'])}); trained on random 64x64 crops "
+            f"(`MASS_RECIPE`, n_masses {list(MASS_RECIPE['n_masses'])}); trained on random 80x80 crops "
             f"(a third about a mass) for {args.mass_steps} steps of {args.mass_batch}, CenterNet focal loss"
         )
     return text + f".\nValidation: seeds {SPLITS['val'].start}..{SPLITS['val'].start + args.n_val - 1}."
@@ -144,23 +145,56 @@ def main(argv=None) -> int:
     p.add_argument("--mass-steps", type=int, default=3000)
     p.add_argument("--mass-batch", type=int, default=24)
     p.add_argument("--reuse-calc", action="store_true", help="reuse the calcification network saved in --cache")
+    p.add_argument(
+        "--evaluate-only",
+        action="store_true",
+        help="no training: re-evaluate the models in --out with today's versions and detector settings",
+    )
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
+    cm, mm = _calc_manifest(), _mass_manifest()
+    if args.evaluate_only:
+        calc_path, mass_path = args.out / "crescent_calc.json", args.out / "crescent_mass.json"
+        for path, manifest in ((calc_path, cm), (mass_path, mm)):
+            _update_manifest(path, manifest)
+        seconds = json.loads((args.out / "evaluation.json").read_text()).get("build_seconds", 0.0)
+    else:
+        calc_path, mass_path, seconds = _train_and_export(args, cm, mm)
+    results = evaluate([calc_path, mass_path], args.n_test)
+    (args.out / "evaluation.json").write_text(json.dumps({**results, "build_seconds": seconds}, indent=2) + "\n")
+    for path, manifest, name in ((calc_path, cm, "crescent_calc"), (mass_path, mm, "crescent_mass")):
+        (args.out / f"{name}.md").write_text(_card(name, manifest, results, args, seconds))
+        load_manifest(path)  # the written manifest must load
+    _log(json.dumps(results, indent=2))
+    return 0
+
+
+def _update_manifest(path: Path, manifest: dict) -> None:
+    """Carry today's version and detector settings into an exported manifest (weights unchanged)."""
+    written = json.loads(path.read_text())
+    if written["input"] != manifest["input"]:
+        raise SystemExit(f"{path}: input {written['input']} differs from today's {manifest['input']}: retrain")
+    written.update(version=manifest["version"], detector=manifest["detector"])
+    path.write_text(json.dumps(written, indent=2) + "\n")
+
+
+def _train_and_export(args, cm: dict, mm: dict) -> tuple[Path, Path, float]:
+    """Train (or reuse) both networks and export them with their manifests; returns paths and seconds."""
     t0 = time.perf_counter()
-    train = build_samples("train", args.n_train, args.cache)
-    val = build_samples("val", args.n_val, args.cache)
     saved = args.cache / "calc_net.pt"
-    if args.reuse_calc and saved.is_file():
+    reuse_calc = args.reuse_calc and saved.is_file()
+    train = build_samples("train", args.n_train, args.cache, calc=not reuse_calc)
+    if reuse_calc:
         calc = CalcPatchNet(CALC_INPUT["channels"])
         calc.load_state_dict(torch.load(saved))
         calc.eval()
     else:
+        val = build_samples("val", args.n_val, args.cache)
         calc = train_calc(train, val, epochs=args.calc_epochs)
         torch.save(calc.state_dict(), saved)
     mass_train = build_samples("mass_train", args.n_mass_train, args.cache, calc=False)
     mass = train_mass(load_mass_cases(train + mass_train), steps=args.mass_steps, batch=args.mass_batch)
     torch.save(mass.state_dict(), args.cache / "mass_net.pt")
-    cm, mm = _calc_manifest(), _mass_manifest()
     calc_path = export_model(
         calc,
         args.out,
@@ -174,17 +208,10 @@ def main(argv=None) -> int:
         args.out,
         name="crescent_mass",
         manifest=mm,
-        example=torch.zeros(1, MASS_INPUT["channels"], 64, 64),
+        example=torch.zeros(1, MASS_INPUT["channels"], 80, 80),
         card_text="(evaluation pending)\n",
     )
-    seconds = time.perf_counter() - t0
-    results = evaluate([calc_path, mass_path], args.n_test)
-    (args.out / "evaluation.json").write_text(json.dumps(results, indent=2) + "\n")
-    for path, manifest, name in ((calc_path, cm, "crescent_calc"), (mass_path, mm, "crescent_mass")):
-        (args.out / f"{name}.md").write_text(_card(name, manifest, results, args, seconds))
-        load_manifest(path)  # the written manifest must load
-    _log(json.dumps(results, indent=2))
-    return 0
+    return calc_path, mass_path, time.perf_counter() - t0
 
 
 if __name__ == "__main__":

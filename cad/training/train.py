@@ -157,7 +157,7 @@ def train_mass(
     spec: dict = MASS_INPUT,
     steps: int = 3000,
     batch: int = 24,
-    crop: int = 64,
+    crop: int = 80,
     positive_fraction: float = 1 / 3,
     lr: float = 2e-3,
     width: int = 16,

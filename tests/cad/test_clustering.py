@@ -1,6 +1,7 @@
 """Grouping calcifications: a chain of detections in depth must not drag a cluster off its lesion."""
 
 import numpy as np
+import pytest
 
 from cad.clustering import cluster_calcifications
 from cad.froc import HitRule, TruthLesion
@@ -24,3 +25,19 @@ def test_depth_chain_of_false_detections_stays_out_of_the_cluster():
     # squeezing depth by half links the chain in and pulls the centre off the lesion
     squeezed = cluster_calcifications(members + chain, depth_scale=0.5, model="t@1")
     assert len(squeezed) == 1 and not HitRule().hits(squeezed[0], lesion)
+
+
+def test_cluster_score_ranks_larger_and_surer_groups_higher():
+    big = [_calc(10 + 0.8 * i, 0, 30, 95.0) for i in range(6)]
+    pair = [_calc(-20 + 0.8 * i, 0, 30, 95.0) for i in range(2)]
+    weak = [_calc(-40 + 0.8 * i, 20, 30, 55.0) for i in range(2)]
+    clusters = cluster_calcifications(big + pair + weak, min_members=2, model="t@1")
+    by_size = {len(c.members): c for c in clusters if c.members[0].score == 95.0}
+    weak_c = next(c for c in clusters if c.members[0].score == 55.0)
+    assert len(clusters) == 3
+    # score = 100 (1 - exp(-sum p / 2.5)): six at 0.95 -> 89.8, two at 0.95 -> 53.3, two at 0.55 -> 35.6
+    assert by_size[6].score == pytest.approx(100 * (1 - np.exp(-5.7 / 2.5)), rel=1e-9)
+    assert by_size[6].score > by_size[2].score > weak_c.score
+    assert by_size[6].score < 100.0  # no saturation: the curve and the case score can rank
+    # the default keeps the BI-RADS-like minimum of three
+    assert len(cluster_calcifications(big + pair + weak, model="t@1")) == 1

@@ -46,7 +46,7 @@ def test_mass_targets_peak_at_the_mass_and_fall_with_distance():
     peak = np.unravel_index(np.argmax(t), t.shape)
     assert np.allclose(peak, (k, r, c), atol=0.5 + 1e-9)
     assert t.max() > 0.9
-    sig = max(size / 4, 1.5) / MASS_INPUT["pixel_mm"]  # 2 mm -> 2.5 pixels
+    sig = max(size / 4, 1.5) / MASS_INPUT["pixel_mm"]
     ki, ri, ci = (int(round(v)) for v in (k, r, c))
     expected = np.exp(-((ri + 5 - r) ** 2 + (ci - c) ** 2) / (2 * sig**2)) * np.exp(
         -((ki - k) ** 2) / (2 * (max(size / 2, 2) / MASS_INPUT["slab_mm"]) ** 2)
