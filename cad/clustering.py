@@ -31,12 +31,14 @@ def cluster_calcifications(
     group of at least ``min_members`` calcifications spanning at most ``max_extent_mm``
     in-plane (BI-RADS: grouped calcifications lie within 1-2 cm) becomes a cluster.
 
-    The cluster's score grows with the evidence, the sum of its members' probabilities
-    (p_i = score / 100): ``100 * (1 - exp(-sum(p_i) / evidence_scale))``. With the default
-    2.5, two certain calcifications score 55, three 70, five 86, eight 96, so that small
-    groups can be shown (``min_members`` 2) but rank below larger ones. The first rule, one
-    minus the product of (1 - p_i) over the three strongest members, saturated at 100 for
-    every cluster, so the FROC curve was flat and the case score could not triage.
+    The cluster's score grows with its evidence, the sum of its members' squared
+    probabilities (p_i = score / 100): ``100 * (1 - exp(-sum(p_i**2) / evidence_scale))``.
+    Squaring keeps many doubtful members (a mass's rim seen by a speck filter) from
+    outweighing a few certain ones. With the default 2.5, two certain calcifications score
+    55, three 70, five 86, eight 96, so that small groups can be shown (``min_members`` 2)
+    but rank below larger ones. The first rule, one minus the product of (1 - p_i) over the
+    three strongest members, saturated at 100 for every cluster, so the FROC curve was flat
+    and the case score could not triage.
 
     Parameters
     ----------
@@ -66,7 +68,7 @@ def cluster_calcifications(
         if np.max(hi[:2] - lo[:2]) > max_extent_mm:
             continue
         idx = np.array([m.center_index for m in members])
-        evidence = sum(m.score for m in members) / 100.0
+        evidence = sum((m.score / 100.0) ** 2 for m in members)
         score = 100.0 * (1.0 - np.exp(-evidence / evidence_scale))
         # focal slice: where the strongest member is in focus; centre in-plane: the mean
         best = max(members, key=lambda m: m.score)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def evaluate(manifests: list[Path], n_test: int) -> dict:
     return out
 
 
-def _card(name: str, manifest: dict, results: dict, args, seconds: float) -> str:
+def _card(name: str, manifest: dict, results: dict, args, seconds: float, command: str) -> str:
     fam = "calcification" if manifest["task"] == "calcification" else "soft_tissue"
     ours, base = results["models"][fam], results["classical"][fam]
     rows = "\n".join(
@@ -104,7 +105,8 @@ Entirely synthetic, made by `python -m cad.training` from Crescent's own phantom
 calcification clusters and single calcifications), `recon.simulate.simulate_acquisition` (independent
 ray-marched and analytic projection, Poisson and electronic noise) and FBP (`recon.reconstruct`, 1 mm slices).
 {_training_cases(manifest, args)}
-Build time on this machine: {seconds / 60:.1f} min.
+Built by `python -m cad.training {command}` in {seconds / 60:.1f} min on this machine (2 cores);
+this card and `evaluation.json` written by `python -m cad.training {" ".join(sys.argv[1:])}`.
 
 ## Evaluation (held-out synthetic test set)
 {args.n_test} volumes, seeds {SPLITS["test"].start}..{SPLITS["test"].start + args.n_test - 1} (never used in training),
@@ -127,7 +129,9 @@ def _training_cases(manifest: dict, args) -> str:
         text += (
             f", and seeds {extra}..{extra + args.n_mass_train - 1} of the same recipe with 1-3 masses per case "
             f"(`MASS_RECIPE`, n_masses {list(MASS_RECIPE['n_masses'])}); trained on random 80x80 crops "
-            f"(a third about a mass) for {args.mass_steps} steps of {args.mass_batch}, CenterNet focal loss"
+            f"(a third about a mass) for {args.mass_steps} steps of {args.mass_batch}, CenterNet focal loss. "
+            "Input pixel size, background and crop were chosen on validation seeds 2000..2099 (94 masses): "
+            "0.8 mm pixels gave 0.64 sensitivity at 1 FP per volume, 0.6 mm 0.71-0.73, 0.5 mm 0.71"
         )
     return text + f".\nValidation: seeds {SPLITS['val'].start}..{SPLITS['val'].start + args.n_val - 1}."
 
@@ -157,13 +161,16 @@ def main(argv=None) -> int:
         calc_path, mass_path = args.out / "crescent_calc.json", args.out / "crescent_mass.json"
         for path, manifest in ((calc_path, cm), (mass_path, mm)):
             _update_manifest(path, manifest)
-        seconds = json.loads((args.out / "evaluation.json").read_text()).get("build_seconds", 0.0)
+        built = json.loads((args.out / "evaluation.json").read_text())
+        seconds, command = built.get("build_seconds", 0.0), built.get("build_command", "?")
     else:
         calc_path, mass_path, seconds = _train_and_export(args, cm, mm)
+        command = " ".join(sys.argv[1:])
     results = evaluate([calc_path, mass_path], args.n_test)
-    (args.out / "evaluation.json").write_text(json.dumps({**results, "build_seconds": seconds}, indent=2) + "\n")
+    record = {**results, "build_seconds": seconds, "build_command": command}
+    (args.out / "evaluation.json").write_text(json.dumps(record, indent=2) + "\n")
     for path, manifest, name in ((calc_path, cm, "crescent_calc"), (mass_path, mm, "crescent_mass")):
-        (args.out / f"{name}.md").write_text(_card(name, manifest, results, args, seconds))
+        (args.out / f"{name}.md").write_text(_card(name, manifest, results, args, seconds, command))
         load_manifest(path)  # the written manifest must load
     _log(json.dumps(results, indent=2))
     return 0

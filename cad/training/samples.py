@@ -113,10 +113,12 @@ def mass_targets(case: MassCase, spec: dict = MASS_INPUT) -> np.ndarray:
 class MassCropSampler:
     """Random (channels, size, size) crops of the cases' slabs with their target heatmaps.
 
-    ``batch(n, positive_fraction)`` draws ``positive_fraction`` of the crops about a mass (in
-    its slab or one either side, the mass anywhere in the middle two thirds of the crop) and
-    the rest anywhere, then turns the whole batch by one of the 8 flips/rotations. Slabs are
-    zero-padded by half a crop, as the detector pads images.
+    ``batch(n, positive_fraction, hard_fraction)`` draws ``positive_fraction`` of the crops
+    about a mass (in its slab or one either side, the mass anywhere in the middle two thirds
+    of the crop), ``hard_fraction`` about the hard negatives set by ``set_hard_negatives``
+    (false peaks of a network in training), and the rest anywhere, then turns the whole batch
+    by one of the 8 flips/rotations. Slabs are zero-padded by half a crop, as the detector
+    pads images.
     """
 
     def __init__(self, cases: list[MassCase], *, spec: dict = MASS_INPUT, size: int = 64, rng=None):
@@ -126,6 +128,11 @@ class MassCropSampler:
         self.x = [np.pad(c.slabs, ((0, 0), (p, p), (p, p))) for c in cases]
         self.t = [np.pad(mass_targets(c, spec), ((0, 0), (p, p), (p, p))) for c in cases]
         self.masses = [(i, m) for i, c in enumerate(cases) for m in c.masses]
+        self.hard: list[tuple[int, np.ndarray]] = []
+
+    def set_hard_negatives(self, spots: list[tuple[int, np.ndarray]]) -> None:
+        """Set the hard negatives: (case index, (slab, row, column)) on the unpadded grid."""
+        self.hard = list(spots)
 
     def crop(self, i: int, k: int, r0: int, c0: int):
         s = self.size
@@ -134,6 +141,13 @@ class MassCropSampler:
 
     def positive(self):
         i, (k, r, c, _) = self.masses[self.rng.integers(len(self.masses))]
+        return self._about(i, k, r, c)
+
+    def hard_negative(self):
+        i, (k, r, c) = self.hard[self.rng.integers(len(self.hard))]
+        return self._about(i, k, r, c)
+
+    def _about(self, i: int, k: float, r: float, c: float):
         ns = self.x[i].shape[0]
         k = int(np.clip(round(k) + self.rng.integers(-1, 2), 0, ns - 1))
         h, w = self.x[i].shape[1:]
@@ -148,9 +162,11 @@ class MassCropSampler:
         k, r0, c0 = (int(self.rng.integers(m)) for m in (ns, h - self.size + 1, w - self.size + 1))
         return self.crop(i, k, r0, c0)
 
-    def batch(self, n: int, positive_fraction: float):
+    def batch(self, n: int, positive_fraction: float, hard_fraction: float = 0.0):
         npos = int(round(n * positive_fraction)) if self.masses else 0
-        items = [self.positive() for _ in range(npos)] + [self.anywhere() for _ in range(n - npos)]
+        nhard = min(int(round(n * hard_fraction)), n - npos) if self.hard else 0
+        items = [self.positive() for _ in range(npos)] + [self.hard_negative() for _ in range(nhard)]
+        items += [self.anywhere() for _ in range(n - npos - nhard)]
         x = np.stack([a for a, _ in items])
         t = np.stack([b for _, b in items])[:, None]
         k = int(self.rng.integers(8))

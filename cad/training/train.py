@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from cad.peaks import local_maxima
 from cad.training.data import MASS_RECIPE, RECIPE, SPLITS, make_case
 from cad.training.nets import CalcPatchNet, MassHeatNet
 from cad.training.samples import (
@@ -27,8 +28,9 @@ from cad.training.samples import (
     calc_samples,
     mass_case,
 )
+from cad.volume_prep import stack_channels
 
-__all__ = ["build_samples", "load_mass_cases", "train_calc", "train_mass", "focal_loss"]
+__all__ = ["build_samples", "load_mass_cases", "train_calc", "train_mass", "focal_loss", "mass_heatmap", "false_peaks"]
 
 
 def _log(msg: str) -> None:
@@ -151,6 +153,43 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, *, peak: float = 0.9)
     return (pos_loss + neg_loss) / pos.sum().clamp(min=1.0)
 
 
+def mass_heatmap(net: MassHeatNet, case: MassCase, channels: int, *, max_batch: int = 8) -> np.ndarray:
+    """The network's heatmap (S, H, W) over every slab of a case, padded as the detector pads."""
+    ns, h, w = case.slabs.shape
+    ph, pw = (-h) % 8, (-w) % 8
+    out = np.empty((ns, h, w), np.float32)
+    with torch.no_grad():
+        for k0 in range(0, ns, max_batch):
+            x = np.stack([stack_channels(case.slabs, k, channels) for k in range(k0, min(ns, k0 + max_batch))])
+            x = np.pad(x, ((0, 0), (0, 0), (0, ph), (0, pw)))
+            out[k0 : k0 + len(x)] = net(torch.from_numpy(x))[:, 0, :h, :w].numpy()
+    return out
+
+
+def false_peaks(
+    net: MassHeatNet, cases: list[MassCase], *, spec: dict = MASS_INPUT, threshold: float = 0.1, per_case: int = 20
+) -> list[tuple[int, np.ndarray]]:
+    """Heatmap peaks away from every mass (more than max(size, 6 mm) in-plane or 3 slabs in depth)."""
+    was_training = net.training
+    net.eval()
+    fk = int(round(6.0 / spec["pixel_mm"])) | 1
+    spots = []
+    for i, case in enumerate(cases):
+        heat = mass_heatmap(net, case, spec["channels"])
+        idx, _ = local_maxima(heat, threshold=threshold, footprint=(3, fk, fk), max_peaks=4 * per_case)
+        keep = []
+        for k, r, c in idx:
+            near = [
+                abs(k - mk) <= 3 and np.hypot(r - mr, c - mc) <= max(size, 6.0) / spec["pixel_mm"]
+                for mk, mr, mc, size in case.masses
+            ]
+            if not any(near):
+                keep.append((i, np.array((k, r, c), dtype=float)))
+        spots += keep[:per_case]
+    net.train(was_training)
+    return spots
+
+
 def train_mass(
     cases: list[MassCase],
     *,
@@ -163,8 +202,14 @@ def train_mass(
     width: int = 16,
     seed: int = 0,
     log_every: int = 200,
+    mine_at: float | None = None,
+    hard_fraction: float = 1 / 3,
 ) -> MassHeatNet:
-    """Train the mass heatmap network on random crops of ``cases`` (Adam, one-cycle schedule)."""
+    """Train the mass heatmap network on random crops of ``cases`` (Adam, one-cycle schedule).
+
+    With ``mine_at`` (a fraction of ``steps``), the network's false peaks on the training
+    cases at that point become hard negatives, ``hard_fraction`` of every later batch.
+    """
     torch.manual_seed(seed)
     sampler = MassCropSampler(cases, spec=spec, size=crop, rng=seed)
     net = MassHeatNet(spec["channels"], width=width)
@@ -175,7 +220,10 @@ def train_mass(
     net.train()
     total, t0 = 0.0, time.perf_counter()
     for step in range(1, steps + 1):
-        x, t = (torch.from_numpy(a) for a in sampler.batch(batch, positive_fraction))
+        if mine_at is not None and step == int(mine_at * steps):
+            sampler.set_hard_negatives(false_peaks(net, cases, spec=spec))
+            _log(f"mass step {step}: {len(sampler.hard)} hard negatives ({time.perf_counter() - t0:.0f} s)")
+        x, t = (torch.from_numpy(a) for a in sampler.batch(batch, positive_fraction, hard_fraction))
         loss = focal_loss(net(x, logits=True), t)
         opt.zero_grad()
         loss.backward()

@@ -35,9 +35,14 @@ def test_cluster_score_ranks_larger_and_surer_groups_higher():
     by_size = {len(c.members): c for c in clusters if c.members[0].score == 95.0}
     weak_c = next(c for c in clusters if c.members[0].score == 55.0)
     assert len(clusters) == 3
-    # score = 100 (1 - exp(-sum p / 2.5)): six at 0.95 -> 89.8, two at 0.95 -> 53.3, two at 0.55 -> 35.6
-    assert by_size[6].score == pytest.approx(100 * (1 - np.exp(-5.7 / 2.5)), rel=1e-9)
+    # score = 100 (1 - exp(-sum p^2 / 2.5)): six at 0.95 -> 88.5, two at 0.95 -> 51.4, two at 0.55 -> 21.5
+    assert by_size[6].score == pytest.approx(100 * (1 - np.exp(-6 * 0.95**2 / 2.5)), rel=1e-9)
     assert by_size[6].score > by_size[2].score > weak_c.score
     assert by_size[6].score < 100.0  # no saturation: the curve and the case score can rank
     # the default keeps the BI-RADS-like minimum of three
     assert len(cluster_calcifications(big + pair + weak, model="t@1")) == 1
+    # many doubtful members do not outrank a few certain ones
+    rim = [_calc(40 + 0.8 * i, -30, 30, 40.0) for i in range(12)]
+    five = [_calc(60 + 0.8 * i, -30, 30, 100.0) for i in range(5)]
+    ranked = cluster_calcifications(rim + five, model="t@1")
+    assert len(ranked[0].members) == 5 and ranked[0].score > ranked[1].score

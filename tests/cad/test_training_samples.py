@@ -78,3 +78,15 @@ def test_background_crops_without_masses():
     x, t = sampler.batch(6, positive_fraction=0.5)  # no mass: every crop is a background crop
     assert x.shape == (6, MASS_INPUT["channels"], 32, 32)
     assert not t.any()
+
+
+def test_hard_negative_crops_hold_the_false_spot_with_an_empty_target():
+    vol, truth = _volume_with_ball()
+    k, r, c, _ = mass_case(vol, truth).masses[0]  # where the ball lies on the model grid
+    unlabelled = mass_case(vol, {"lesions": []})  # the same ball, now a "false" blob
+    sampler = MassCropSampler([unlabelled], size=32, rng=1)
+    sampler.set_hard_negatives([(0, np.array((k, r, c)))])
+    x, t = sampler.batch(4, positive_fraction=0.0, hard_fraction=1.0)
+    centre = MASS_INPUT["channels"] // 2
+    assert all((xi[centre] > 3.0).sum() > 20 for xi in x)  # each crop shows the ball
+    assert not t.any()
