@@ -97,8 +97,6 @@ def smooth_background(img: np.ndarray, sigma: float) -> np.ndarray:
     full-size filter by under 1 % of the noise inside the image and 5 % at its border
     (tested), at a fraction of the cost.
     """
-    from scipy import ndimage
-
     f = int(sigma // 4) if sigma > 6 else 1
     if f <= 1:
         return gaussian_2d(img, sigma, mode="nearest")
@@ -113,9 +111,20 @@ def smooth_background(img: np.ndarray, sigma: float) -> np.ndarray:
     # block centres lie at (i + 0.5) f - 0.5 in padded full-size pixels
     yy = (np.arange(ny, dtype=np.float32) + m + 0.5) / f - 0.5
     xx = (np.arange(nx, dtype=np.float32) + m + 0.5) / f - 0.5
-    return ndimage.map_coordinates(
-        blurred, np.meshgrid(yy, xx, indexing="ij"), order=1, mode="nearest", output=np.float32
-    )
+    return _separable_linear(_separable_linear(blurred, yy).T, xx).T
+
+
+def _separable_linear(img: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Rows of ``img`` linearly interpolated at fractional row positions ``pos`` (edges held).
+
+    Bilinear interpolation on a grid is separable: two of these passes equal
+    ``ndimage.map_coordinates(order=1, mode="nearest")`` at a fraction of its cost.
+    """
+    n = img.shape[0]
+    p = np.clip(pos, 0, n - 1)
+    i0 = np.minimum(p.astype(np.intp), n - 2) if n > 1 else np.zeros(len(p), np.intp)
+    w = (p - i0).astype(np.float32)[:, None]
+    return np.ascontiguousarray(img[i0] * (1 - w) + img[np.minimum(i0 + 1, n - 1)] * w, dtype=np.float32)
 
 
 @njit(cache=True)
