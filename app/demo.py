@@ -184,7 +184,7 @@ def _previous(out: Path, size: str, seed: int) -> DemoResult | None:
 
 
 def run_demo_cad(result: DemoResult, store, *, models="default", progress=None) -> dict:
-    """Run CAD on each demo volume not yet analysed and keep the SR in the store.
+    """Run CAD on each demo volume not yet analysed by these models and keep the SR in the store.
 
     Returns ``{view: case score}``. Uses the shipped models (the classical detector when
     none are shipped); results are recorded like the workstation's (``kind="cad"`` with the
@@ -193,9 +193,17 @@ def run_demo_cad(result: DemoResult, store, *, models="default", progress=None) 
     from app.dicom import read_volume
     from app.dicom.cad_sr import write_cad_sr
     from app.dicom.writers.common import SOFTWARE_VERSION
-    from cad.detect import detect
+    from cad.classical import CLASSICAL_MODEL_ID
+    from cad.detect import detect, resolve_models
 
-    done = {d.parameters.get("source") for d in store.derived(study_uid=result.study_uid, kind="cad")}
+    resolved = resolve_models(models)
+    current = [CLASSICAL_MODEL_ID] if resolved == "classical" else [m.model_ref for m in resolved]
+    # a result of other models (an older version) is computed again, and the newer one shown
+    done = {
+        d.parameters.get("source")
+        for d in store.derived(study_uid=result.study_uid, kind="cad")
+        if d.parameters.get("models") == current
+    }
     scores = {}
     for i, (view, files) in enumerate(sorted(result.files.items())):
         volume = read_volume(files["volume"])

@@ -38,3 +38,11 @@ def test_demo_writes_imports_and_reuses(tmp_path, capsys):
     assert main(["--store", str(store), "demo", "-o", str(out), "--small", "--no-gui"]) == 0
     second = capsys.readouterr().out
     assert "0 files added" in second and "CAD" not in second  # nothing recomputed
+    # other models (e.g. after an upgrade) are run again, once
+    from app.demo import make_demo, run_demo_cad
+
+    result = make_demo(out, size="small")
+    with Store.open(store) as s:
+        assert sorted(run_demo_cad(result, s, models="classical")) == ["LCC", "LMLO", "RCC", "RMLO"]
+        assert run_demo_cad(result, s, models="classical") == {}
+        assert len(s.derived(study_uid=marker["study_uid"], kind="cad")) == 8
