@@ -15,8 +15,10 @@ architectural distortion   ``cad_distortion``        asterisk, elliptical contou
 case score                 ``cad_case_score``        "CAD case score N" at the top of the view
 =========================  ========================  ==========================================
 
-Each mark shows on its focal slice and the neighbouring slices its depth extent covers, with
-its score (0-100) as a badge. Next/previous finding tours the marks of the hanging stage
+Only findings scoring at least ``min_score`` (the reading operating point, preference
+``cad_mark_min_score``) are marked and toured; ``show_all`` marks every finding. Each mark
+shows on its focal slice and the neighbouring slices its depth extent covers, with its
+score (0-100) as a badge. Next/previous finding tours the marks of the hanging stage
 (viewport by viewport, highest score first): it activates the viewport, moves it to the
 finding's focal slice and pans so that the mark is in the centre.
 """
@@ -212,20 +214,25 @@ class CadMarksController:
     geometry_for : callable, optional
         ``geometry_for(viewport_index) -> ViewGeometry`` of the viewport on screen (the GUI
         passes its renderers'); without it, next/previous finding does not pan.
+    min_score : float
+        Findings scoring below this are not marked (until :meth:`set_show_all`).
 
     Events
     ------
     ``events.results(uid=...)`` when a result was set or removed; ``events.visible(value=...)``;
+    ``events.show_all(value=...)``;
     ``events.jumped(viewport=i, finding=f)`` after next/previous moved a viewport.
     """
 
-    def __init__(self, session, *, geometry_for=None):
+    def __init__(self, session, *, geometry_for=None, min_score: float = 0.0):
         self.session = session
         self.geometry_for = geometry_for
         self.results: dict[str, object] = {}
         self.visible = True
+        self.min_score = float(min_score)
+        self.show_all = False
         self.position = -1  # index into tour()
-        self.events = EmitterGroup(self, ["results", "visible", "jumped"])
+        self.events = EmitterGroup(self, ["results", "visible", "show_all", "jumped"])
         session.events.layout.connect(self._on_layout)
         self._on_layout()
 
@@ -296,7 +303,7 @@ class CadMarksController:
             if result is None or not vp.image.is_stack:
                 continue
             for i, f in enumerate(result.findings):
-                if f.kind in MARK_KINDS:
+                if self._marked(f):
                     vp.overlays.extend(finding_items(f, vp.image, index=i, visible=self.visible))
             vp.overlays.append(case_score_item(result.case_score, visible=self.visible))
 
@@ -312,6 +319,19 @@ class CadMarksController:
     def toggle(self) -> None:
         self.set_visible(not self.visible)
 
+    def _marked(self, finding) -> bool:
+        return finding.kind in MARK_KINDS and (self.show_all or finding.score >= self.min_score)
+
+    def set_show_all(self, show_all: bool) -> None:
+        """Mark every finding (True) or only those at or above ``min_score`` (False)."""
+        self.show_all = bool(show_all)
+        self.position = -1
+        self._refresh()
+        self.events.show_all(value=self.show_all)
+
+    def toggle_show_all(self) -> None:
+        self.set_show_all(not self.show_all)
+
     # -- navigation --------------------------------------------------------------------
     def tour(self) -> list[tuple[int, object]]:
         """(viewport index, finding) of every mark in the current stage, in visiting order."""
@@ -319,7 +339,7 @@ class CadMarksController:
         for i, vp in enumerate(self.session.viewports):
             result = self.result_for(vp.image)
             if result is not None and vp.image.is_stack:
-                out += [(i, f) for f in result.findings if f.kind in MARK_KINDS]
+                out += [(i, f) for f in result.findings if self._marked(f)]
         return out
 
     def next(self) -> tuple[int, object] | None:

@@ -27,9 +27,27 @@ def cad_action_specs() -> list[ActionSpec]:
     return [
         S("cad_run", "Run CAD on the active image", ("Ctrl+Shift+C",), "CAD", lambda w: w.cad.run_active()),
         S("cad_toggle", "CAD marks on/off", ("C",), "CAD", lambda w: w.cad.controller.toggle()),
+        S(
+            "cad_all",
+            "All CAD marks / operating point only",
+            ("Shift+C",),
+            "CAD",
+            lambda w: w.cad.controller.toggle_show_all(),
+        ),
         S("cad_next", "Next CAD finding (jump to its slice)", (".",), "CAD", lambda w: w.cad.controller.next()),
         S("cad_prev", "Previous CAD finding", (",",), "CAD", lambda w: w.cad.controller.previous()),
     ]
+
+
+def _min_score() -> float:
+    """The reading operating point from the configuration (its default when the file is bad)."""
+    from app.config import Preferences, load_config
+    from app.errors import CrescentError
+
+    try:
+        return load_config().preferences.cad_mark_min_score
+    except CrescentError:
+        return Preferences().cad_mark_min_score
 
 
 class QtCad(QtCore.QObject):
@@ -52,7 +70,7 @@ class QtCad(QtCore.QObject):
         self.models = models
         self.threads = int(threads)
         self.use_store = bool(store)
-        self.controller = CadMarksController(window.session, geometry_for=self._geometry)
+        self.controller = CadMarksController(window.session, geometry_for=self._geometry, min_score=_min_score())
         self.last_run = None
         self._loaded: set[str] = set()
         self.specs = cad_action_specs()

@@ -39,7 +39,9 @@ def test_round_trip_through_the_file():
         .with_peer(Peer("main", "ORTHANC", "pacs.example.org", 4242))
         .with_peer(Peer("backup-2", "ARCH", "10.0.0.2", 104))
     )
-    config = Config(config.local, config.node, Preferences(reader_name='Dr "Q" \\ Smith\tMD'), config.peers)
+    config = Config(
+        config.local, config.node, Preferences(reader_name='Dr "Q" \\ Smith\tMD', cad_mark_min_score=55.5), config.peers
+    )
     path = save_config(config)
     assert path == config_path()
     assert load_config() == config
@@ -59,6 +61,8 @@ def test_round_trip_through_the_file():
         ("[local]\ntimeout_s = 0\n", "local.timeout_s"),
         ("[node]\nae_title = 'A\\\\B'\n", "node.ae_title"),
         ("[preferences]\nreader_name = 3\n", "preferences.reader_name"),
+        ("[preferences]\ncad_mark_min_score = 101\n", "preferences.cad_mark_min_score"),
+        ("[preferences]\ncad_mark_min_score = 'high'\n", "preferences.cad_mark_min_score"),
         ("[colours]\nx = 1\n", "colours: unknown section"),
         ("local = 3\n", "local: must be a table"),
         ("[local\nport = 1\n", "not valid TOML"),

@@ -120,7 +120,13 @@ def test_cad_menu_runs_in_background_keeps_sr_in_store_and_worklist_score(qtbot,
     assert run.result.findings and run.sr_path is not None
     assert_dciodvfy_clean(run.sr_path)
     marks = [it for it in window.session.viewports[index].overlays if it.source == "cad"]
-    assert len(marks) == len(run.result.findings) + 1  # + the case score
+    shown = [f for f in run.result.findings if f.score >= window.cad.controller.min_score]
+    assert window.cad.controller.min_score == 40.0  # the default operating point
+    assert 0 < len(shown) < len(run.result.findings)  # weak findings are not marked
+    assert len(marks) == len(shown) + 1  # + the case score
+    window.cad.actions["cad_all"].trigger()  # Shift+C: every finding
+    marks = [it for it in window.session.viewports[index].overlays if it.source == "cad"]
+    assert len(marks) == len(run.result.findings) + 1
     ui = getattr(window, "findings_ui", None)
     if ui is not None:  # the findings panel lists the marks for accept/dismiss
         qtbot.waitUntil(lambda: len(ui.findings.cad_marks) == len(run.result.findings), timeout=3000)
@@ -142,7 +148,7 @@ def test_cad_menu_runs_in_background_keeps_sr_in_store_and_worklist_score(qtbot,
     window.open_study_uid(study.study_uid)
     vp = next(vp for vp in window.session.viewports if vp.image is not None)
     marks = [it for it in vp.overlays if it.source == "cad"]
-    assert len(marks) == len(run.result.findings) + 1
+    assert len(marks) == len(shown) + 1  # at the operating point again
     window.close()
 
 

@@ -145,3 +145,21 @@ def test_glyphs_are_drawn_around_the_mark():
         assert (by > cy) if f.kind == "calcification_cluster" else (by < cy)
     with pytest.raises(ValueError, match="cyst"):
         finding_items(SimpleNamespace(kind="cyst"), image)
+
+
+def test_operating_point_hides_low_scores_until_show_all(study):
+    session = ReadingSession(study=study)
+    cad = CadMarksController(session, min_score=70)  # between the cluster (66) and the mass (87)
+    image = session.viewports[1].image
+    result = _result(image)
+    cad.set_result(image.uid, result)
+    assert [it.kind for it in _cad_items(session.viewports[1])] == ["cad_mass", CASE_SCORE_KIND]
+    assert [f.kind for _, f in cad.tour()] == ["mass"]
+    shown = []
+    cad.events.show_all.connect(lambda e: shown.append(e.value))
+    cad.toggle_show_all()
+    assert [it.kind for it in _cad_items(session.viewports[1])] == ["cad_mass", "cad_cluster", CASE_SCORE_KIND]
+    assert [f.kind for _, f in cad.tour()] == ["mass", "calcification_cluster"]
+    cad.toggle_show_all()
+    assert [f.kind for _, f in cad.tour()] == ["mass"] and shown == [True, False]
+    cad.close()
