@@ -52,7 +52,7 @@ from pathlib import Path
 from app.errors import InputError
 
 CONFIG_NAME = "config.toml"
-_PEER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_PEER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 
 
 def config_path() -> Path:
@@ -375,11 +375,12 @@ def save_config(config: Config, path: str | os.PathLike[str] | None = None) -> P
 
 
 # --------------------------------------------------------------------------- a minimal TOML writer
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _key(name: str) -> str:
-    return name if _BARE_KEY.match(name) else _string(name)
+    # fullmatch: "$" would also accept a key ending in a newline ("0\n") as bare
+    return name if _BARE_KEY.fullmatch(name) else _string(name)
 
 
 def _string(text: str) -> str:

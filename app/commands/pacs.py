@@ -12,7 +12,7 @@ DESCRIPTION = (
     "know by our AE title, host and port ([local] in config.toml, or --local-aet/--local-port)."
 )
 
-_PEER_SPEC = re.compile(r"^(?P<aet>[^@]{1,16})@(?P<host>[^:@\s]+):(?P<port>\d{1,5})$")
+_PEER_SPEC = re.compile(r"^(?P<aet>[^@]{1,16})@(?P<host>[^:@\s]+):(?P<port>\d{1,5})\Z")
 
 
 def add_arguments(parser) -> None:

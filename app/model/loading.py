@@ -33,7 +33,7 @@ __all__ = [
     "looks_like_uid",
 ]
 
-_UID = re.compile(r"^[0-9]+(\.[0-9]+)+$")
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)+\Z")
 
 
 def looks_like_uid(text: str) -> bool:

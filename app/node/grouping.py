@@ -59,7 +59,7 @@ SINGLE_FRAME_CLASSES = (
 #: SOP classes the node's Storage SCP offers.
 ACCEPTED_CLASSES = tuple(dict.fromkeys(MULTI_FRAME_CLASSES + SINGLE_FRAME_CLASSES))
 
-_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*\Z")
 
 
 @dataclass(frozen=True)

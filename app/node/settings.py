@@ -13,9 +13,9 @@ from app.errors import InputError
 
 __all__ = ["Allowed", "NodeSettings", "parse_allow", "parse_pacs", "server_ssl_context", "settings_from_config"]
 
-_PEER_SPEC = re.compile(r"^(?P<aet>[^@]{1,16})@(?P<host>[^:@\s]+):(?P<port>\d{1,5})$")
-_ALLOW_SPEC = re.compile(r"^(?P<aet>[^@]{1,16})@(?P<host>[^@\s]+)$")
-_SCHEDULER = re.compile(r"^(tcp|tls|inproc|ucx)://[^\s/]+(:\d{1,5})?$")
+_PEER_SPEC = re.compile(r"^(?P<aet>[^@]{1,16})@(?P<host>[^:@\s]+):(?P<port>\d{1,5})\Z")
+_ALLOW_SPEC = re.compile(r"^(?P<aet>[^@]{1,16})@(?P<host>[^@\s]+)\Z")
+_SCHEDULER = re.compile(r"^(tcp|tls|inproc|ucx)://[^\s/]+(:\d{1,5})?\Z")
 METHODS = ("fbp", "sart", "os-sart", "sirt", "mlem", "osem", "tv")
 
 

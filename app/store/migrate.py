@@ -22,7 +22,7 @@ from importlib import resources
 from app.errors import CrescentError
 
 MIGRATIONS_PACKAGE = "app.store.migrations"
-_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql\Z")
 
 
 class MigrationError(CrescentError):

@@ -31,7 +31,7 @@ FILES_DIR = "files"
 DERIVED_DIR = "derived"
 """Sub-folder of the store for other files it made: ``derived/<study>/<name>``."""
 
-_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*\Z")
 
 
 class StoreError(CrescentError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from app.cli import main
@@ -92,6 +92,7 @@ _leaf = st.dictionaries(_text, st.one_of(_scalar, st.lists(_scalar, max_size=3))
 
 
 @settings(max_examples=60, deadline=None)
+@example({"0\n": {}, "a": {"b\n": 1}})  # a key ending in a newline must be quoted
 @given(st.dictionaries(_text, st.one_of(_leaf, st.dictionaries(_text, _leaf, max_size=3)), max_size=4))
 def test_toml_writer_round_trips_through_tomllib(data):
     assert tomllib.loads(dumps_toml(data)) == data
@@ -107,3 +108,11 @@ def test_cli_adds_lists_and_removes_peers(capsys):
     assert main(["pacs", "remove", "main"]) == 0
     assert load_config().peers == ()
     assert main(["pacs", "remove", "main"]) == 2
+
+
+def test_names_and_uids_ending_in_a_newline_are_refused():
+    with pytest.raises(InputError, match="peer name"):
+        Peer("pacs\n", "ORTHANC", "h", 1)
+    from app.store.store import _UID
+
+    assert _UID.match("1.2.3") and not _UID.match("1.2.3\n")
