@@ -103,18 +103,25 @@ def associate(
         raise ValueError(f"between 1 and 128 presentation contexts are needed, got {len(contexts)}")
     from pynetdicom import evt
 
-    ae = _new_ae(local)
     label = f"PACS {peer}" + (f" {what}" if what else "")
-    connected: list[bool] = []
-    handlers = list(evt_handlers or []) + [(evt.EVT_CONN_OPEN, lambda event: connected.append(True))]
-    started = time.monotonic()
-    try:
-        assoc = ae.associate(
-            peer.host, peer.port, contexts=contexts, ae_title=peer.ae_title, ext_neg=roles, evt_handlers=handlers
-        )
-    except OSError:  # e.g. the host name does not resolve
+    for attempt in (1, 2):
+        ae = _new_ae(local)
+        connected: list[bool] = []
+        handlers = list(evt_handlers or []) + [(evt.EVT_CONN_OPEN, lambda event, c=connected: c.append(True))]
+        started = time.monotonic()
+        try:
+            assoc = ae.associate(
+                peer.host, peer.port, contexts=contexts, ae_title=peer.ae_title, ext_neg=roles, evt_handlers=handlers
+            )
+        except OSError:  # e.g. the host name does not resolve
+            ae.shutdown()
+            raise PacsError(f"{label}: {_why_no_connection(peer, local.timeout_s)}") from None
+        quick_abort = assoc.is_aborted and connected and time.monotonic() - started < 0.9 * local.timeout_s
+        if assoc.is_established or not quick_abort or attempt == 2:
+            break
+        # A peer that closes the connection right after answering (e.g. a rejection) can have
+        # its answer lost to a TCP reset on a busy machine: ask once more before reporting.
         ae.shutdown()
-        raise PacsError(f"{label}: {_why_no_connection(peer, local.timeout_s)}") from None
     try:
         if not assoc.is_established:
             reason = _failure(assoc, peer, local, time.monotonic() - started, bool(connected))
