@@ -149,7 +149,7 @@ def main(argv=None) -> int:
     p.add_argument("--n-mass-train", type=int, default=200, help="extra cases with 1-3 masses each")
     p.add_argument("--mass-steps", type=int, default=3000)
     p.add_argument("--mass-batch", type=int, default=24)
-    p.add_argument("--mass-width", type=int, default=16, help="channels of the U-Net's first level")
+    p.add_argument("--mass-width", type=int, default=24, help="channels of the U-Net's first level")
     p.add_argument("--reuse-calc", action="store_true", help="reuse the calcification network saved in --cache")
     p.add_argument(
         "--evaluate-only",

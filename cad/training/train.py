@@ -199,7 +199,7 @@ def train_mass(
     crop: int = 80,
     positive_fraction: float = 1 / 3,
     lr: float = 2e-3,
-    width: int = 16,
+    width: int = 24,
     seed: int = 0,
     log_every: int = 200,
     mine_at: float | None = None,
